@@ -1,0 +1,84 @@
+"""Proposals from Optuna samplers (TPE, random, NSGA-II), asked and told on a study.
+
+The proposer draws each candidate define-by-run from the search space, so conditional
+parameters (a gate only when there is an entangler) are sampled only where they apply.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import optuna
+
+from qnas.agents.base import Proposal, Proposer
+from qnas.errors import QnasError, not_allowed
+from qnas.spec import CandidateSpec
+from qnas.study import record_result
+
+if TYPE_CHECKING:
+    from qnas.evaluation import EvalResult
+    from qnas.search_spaces import SearchSpace
+
+SAMPLERS = ("tpe", "random", "nsga2")
+
+
+def make_sampler(name: str, seed: int | None, n_trials: int) -> optuna.samplers.BaseSampler:
+    """Build a sampler by name.
+
+    TPE uses a constant liar so that proposals made while other trials run do not all land on
+    the same point, and starts modelling after a quarter of the budget (at least 5 trials).
+    """
+    if name == "tpe":
+        return optuna.samplers.TPESampler(
+            seed=seed,
+            constant_liar=True,
+            multivariate=True,
+            group=True,
+            n_startup_trials=max(5, min(10, n_trials // 4)),
+            warn_independent_sampling=False,
+        )
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed)
+    raise QnasError(not_allowed("--sampler", name, SAMPLERS))
+
+
+class OptunaProposer(Proposer):
+    """Asks an Optuna study for trials and tells it their results, pruning through its pruner."""
+
+    def __init__(self, study: optuna.Study, space: SearchSpace, required_qubits: int | None, sampler_name: str) -> None:
+        self.study = study
+        self.space = space
+        self.required_qubits = required_qubits
+        self.name = f"optuna:{sampler_name}"
+        self._pending: dict[int, tuple[optuna.Trial, CandidateSpec]] = {}
+
+    def ask(self) -> Proposal:
+        trial = self.study.ask()
+        spec = self.space.sample(trial, required_qubits=self.required_qubits)
+        self._pending[trial.number] = (trial, spec)
+        return Proposal(id=trial.number, spec=spec, params=dict(trial.params))
+
+    def report(self, proposal_id: int, step: int, value: float) -> bool:
+        if proposal_id not in self._pending:
+            return False
+        trial = self._pending[proposal_id][0]
+        trial.report(value, step)
+        return trial.should_prune()
+
+    def tell(self, proposal_id: int, result: EvalResult, *, duplicate_of: int | None = None) -> None:
+        trial, spec = self._pending.pop(proposal_id)
+        record_result(self.study, trial, spec, result, proposer=self.name, duplicate_of=duplicate_of)
+
+
+PRUNERS = ("median", "none")
+
+
+def make_pruner(name: str) -> optuna.pruners.BasePruner:
+    """Median pruning on per-epoch objective values, after 5 finished trials and 5 warm-up epochs."""
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=5)
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise QnasError(not_allowed("--pruner", name, PRUNERS))

@@ -1,0 +1,1 @@
+"""Gymnasium environments for circuit design (registered under the `qnas/` namespace)."""

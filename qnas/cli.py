@@ -1,0 +1,214 @@
+"""The `qnas` command: search, studies, dashboard, export, predict.
+
+Heavy imports happen inside each command, so `qnas --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from qnas.errors import QnasError
+
+DASHBOARD_HOST = "127.0.0.1"
+
+
+def _parse_task_args(pairs: list[str]) -> dict[str, Any]:
+    """KEY=VALUE pairs; values are read as JSON (numbers, booleans) and fall back to strings."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise QnasError(f"--task-arg {pair!r} must look like KEY=VALUE, e.g. --task-arg n=6.")
+        try:
+            options[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key] = raw
+    return options
+
+
+def _task_config(args: argparse.Namespace) -> dict[str, Any]:
+    config: dict[str, Any] = {"name": args.task, **_parse_task_args(args.task_arg)}
+    if args.task == "csv" or args.data or args.target:
+        if args.task != "csv":
+            raise QnasError(f"--data/--target are for --task csv, not --task {args.task!r}; add --task csv.")
+        if not (args.data and args.target):
+            raise QnasError("--task csv needs both --data FILE and --target COLUMN.")
+        config.update(data=str(Path(args.data).resolve()), target=args.target)
+    return config
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from qnas.search import SearchConfig, run_search
+    from qnas.study import load_study
+    from qnas.study_tables import best_trials_table
+
+    config = SearchConfig(
+        space=args.space,
+        task=_task_config(args),
+        trials=args.trials,
+        workers=args.workers,
+        storage=args.storage,
+        study=args.study,
+        sampler=args.sampler,
+        pruner=args.pruner,
+        seed=args.seed,
+        device={"name": args.device},
+        artifact_dir=args.artifacts,
+    )
+    outcome = run_search(config)
+    console = Console()
+    console.print(best_trials_table(load_study(outcome.storage, outcome.study_name), top=5))
+    c = outcome.counts
+    console.print(
+        f"study {outcome.study_name!r}: {c.ok} ok, {c.pruned} pruned, {c.failed} failed, {c.duplicates} reused "
+        f"in {outcome.wall_time_s:.0f} s.\nNext: qnas export --study {outcome.study_name} --storage {args.storage} --out DIR"
+    )
+    return 0
+
+
+def cmd_studies(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from qnas.study import check_storage_url, load_study
+    from qnas.study_tables import best_trials_table, studies_table
+
+    console = Console()
+    if args.studies_command == "list":
+        check_storage_url(args.storage, must_exist=True)
+        console.print(studies_table(args.storage))
+    else:
+        console.print(best_trials_table(load_study(args.storage, args.name), top=args.top))
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    import optuna_dashboard
+
+    from qnas.study import artifact_store, check_storage_url, load_study
+
+    check_storage_url(args.storage, must_exist=True)
+    store = None
+    url = f"http://{args.host}:{args.port}/dashboard/"
+    if args.study:
+        study = load_study(args.storage, args.study)
+        store = artifact_store(study) if "artifact_dir" in study.user_attrs else None
+        url += f"studies/{study._study_id}"
+    print(f"optuna-dashboard serving {args.storage} at {url} (Ctrl-C to stop)", flush=True)
+    optuna_dashboard.run_server(args.storage, host=args.host, port=args.port, artifact_store=store)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from safetensors.numpy import load_file
+
+    from qnas.export import export_model
+    from qnas.spec import CandidateSpec
+    from qnas.study import download_weights, load_study, pick_trial, redact_url
+
+    study = load_study(args.storage, args.study)
+    trial = pick_trial(study, args.trial)
+    attrs = trial.user_attrs
+    # A duplicate trial reused another trial's result; its weights live on that trial.
+    weights_trial = study.trials[attrs["duplicate_of"]] if "duplicate_of" in attrs else trial
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = load_file(str(download_weights(study, weights_trial, Path(tmp) / "weights.safetensors")))
+    out = export_model(
+        args.out,
+        spec=CandidateSpec.from_dict(attrs["spec"]),
+        model_config=weights_trial.user_attrs["model_config"],
+        weights=weights,
+        metrics=attrs.get("metrics", {}),
+        baseline=attrs.get("baseline"),
+        task_config=study.user_attrs["task"],
+        source={"study": study.study_name, "trial": trial.number, "storage": redact_url(args.storage)},
+    )
+    print(f"exported trial {trial.number} ({study.user_attrs.get('metric')} = {trial.value:.4g}) to {out}")
+    print(f"load it with: python -c \"import qnas; model = qnas.load('{out}')\"")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from qnas.prediction import predict
+
+    out = args.out or str(Path(args.data).with_suffix(".predictions.csv"))
+    path = predict(args.export_dir, args.data, out)
+    print(f"wrote predictions to {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from qnas.study import DEFAULT_STORAGE
+
+    parser = argparse.ArgumentParser(prog="qnas", description="Quantum architecture search for hybrid models.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    search = sub.add_parser("search", help="run a search into an Optuna study")
+    search.add_argument("--space", default="classification", help="search-space name or YAML path")
+    search.add_argument("--task", default="moons", help="task name: moons, iris, ..., csv, h2, lih, tfim, bell, ghz")
+    search.add_argument("--task-arg", action="append", default=[], metavar="KEY=VALUE", help="task option, e.g. n=6")
+    search.add_argument("--data", help="CSV file (with --task csv)")
+    search.add_argument("--target", help="target column of the CSV (with --task csv)")
+    search.add_argument("--trials", type=int, default=20)
+    search.add_argument("--workers", type=int, default=2, help="Ray workers; 0 evaluates in-process")
+    search.add_argument("--storage", default=DEFAULT_STORAGE, help="Optuna storage URL")
+    search.add_argument("--study", help="study name (default: TASK-SPACE)")
+    search.add_argument("--sampler", default="tpe", help="tpe, random or nsga2")
+    search.add_argument("--pruner", default="median", help="median or none")
+    search.add_argument("--seed", type=int, default=0)
+    search.add_argument("--device", default="default.qubit", help="PennyLane simulator for training and scoring")
+    search.add_argument("--artifacts", help="folder for trained weights (default: beside the SQLite file)")
+    search.set_defaults(func=cmd_search)
+
+    studies = sub.add_parser("studies", help="list studies or show one")
+    studies_sub = studies.add_subparsers(dest="studies_command", required=True)
+    listing = studies_sub.add_parser("list")
+    listing.add_argument("--storage", default=DEFAULT_STORAGE)
+    show = studies_sub.add_parser("show")
+    show.add_argument("name")
+    show.add_argument("--storage", default=DEFAULT_STORAGE)
+    show.add_argument("--top", type=int, default=10)
+    studies.set_defaults(func=cmd_studies)
+
+    dashboard = sub.add_parser("dashboard", help="serve optuna-dashboard on the studies (127.0.0.1)")
+    dashboard.add_argument("--study", help="open this study's page")
+    dashboard.add_argument("--storage", default=DEFAULT_STORAGE)
+    dashboard.add_argument("--host", default=DASHBOARD_HOST, help="bind address (default 127.0.0.1: this machine only)")
+    dashboard.add_argument("--port", type=int, default=8080)
+    dashboard.set_defaults(func=cmd_dashboard)
+
+    export = sub.add_parser("export", help="export a trained trial (the best by default)")
+    export.add_argument("--study", required=True)
+    export.add_argument("--storage", default=DEFAULT_STORAGE)
+    export.add_argument("--out", required=True)
+    export.add_argument("--trial", type=int, help="trial number (default: the best trial)")
+    export.set_defaults(func=cmd_export)
+
+    predict = sub.add_parser("predict", help="predict with an exported model on a CSV")
+    predict.add_argument("export_dir")
+    predict.add_argument("--data", required=True)
+    predict.add_argument("--out", help="output CSV (default: DATA.predictions.csv)")
+    predict.set_defaults(func=cmd_predict)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except QnasError as exc:
+        print(f"qnas: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("qnas: interrupted; finished trials are kept in the study.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Devices as configuration: a PennyLane device name plus JSON-able keyword options.
+
+A spec or a study never holds a live device, only a `DeviceConfig`, so it can be sent to a worker,
+stored and exported. Credentials never live here: plugins that need them read environment
+variables, and option keys that look like secrets are refused.
+
+`max_qubits` answers "how many qubits can this machine simulate for training?" from its memory,
+so a too-large candidate fails fast with a message instead of being killed by the OOM killer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from qnas.errors import DeviceError, not_allowed
+
+KNOWN_DEVICES = ("default.qubit", "lightning.qubit", "default.mixed")
+
+HARD_LIMITS = {"default.qubit": 28, "lightning.qubit": 30, "default.mixed": 14}
+"""Qubits a simulator accepts regardless of memory: beyond these a run takes hours, not minutes."""
+
+STATE_FACTOR = {"default.qubit": 1, "lightning.qubit": 1, "default.mixed": 2}
+"""A pure state stores 2**n amplitudes; a density matrix stores 4**n = 2**(2n)."""
+
+AUTOGRAD_FACTOR = 16
+"""Copies of the state kept per sample while training: backprop keeps intermediate states alive."""
+
+MEMORY_FRACTION = 0.5
+"""Share of physical memory a single training run may plan to use (workers run side by side)."""
+
+BYTES_PER_AMPLITUDE = 16  # complex128
+
+SECRET_MARKERS = ("token", "api_key", "apikey", "password", "passwd", "secret", "credential", "access_key", "private_key")
+
+
+def _looks_secret(key: str) -> bool:
+    lowered = key.lower().replace("-", "_")
+    return any(marker in lowered for marker in SECRET_MARKERS)
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    """A PennyLane device by name, with keyword options passed to `qml.device`."""
+
+    name: str = "default.qubit"
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or self.name not in KNOWN_DEVICES:
+            raise DeviceError(not_allowed("device name", self.name, KNOWN_DEVICES))
+        if not isinstance(self.options, dict):
+            raise DeviceError(f"device options = {self.options!r} must be a mapping of option name to value.")
+        for key in self.options:
+            if not isinstance(key, str):
+                raise DeviceError(f"device option key {key!r} must be a string.")
+            if _looks_secret(key):
+                raise DeviceError(
+                    f"device option {key!r} looks like a credential; credentials are never stored in a config, "
+                    "a study or an export. Remove it and set it in an environment variable the device plugin reads."
+                )
+            if key in ("wires", "shots"):
+                raise DeviceError(
+                    f"device option {key!r} is set by qnas (wires from the spec's n_qubits, shots from "
+                    "calibration.shots); remove it from the options."
+                )
+        try:
+            # A JSON round trip both validates and deep-copies, so the frozen config owns its options.
+            options = json.loads(json.dumps(self.options, sort_keys=True, allow_nan=False))
+        except (TypeError, ValueError) as exc:
+            raise DeviceError(f"device options = {self.options!r} must be JSON-able (numbers, strings, lists): {exc}.") from exc
+        object.__setattr__(self, "options", options)
+
+    def __hash__(self) -> int:
+        return hash((self.name, json.dumps(self.options, sort_keys=True)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "options": json.loads(json.dumps(self.options))}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | str) -> DeviceConfig:
+        """Accept a dict or a bare device name (the common case in configs and CLI flags)."""
+        if isinstance(data, str):
+            return cls(name=data)
+        if not isinstance(data, dict):
+            raise DeviceError(f"device must be a name or a mapping with 'name' and 'options', got {data!r}.")
+        unknown = sorted(set(data) - {"name", "options"})
+        if unknown:
+            raise DeviceError(not_allowed("device key", unknown[0], ["name", "options"]))
+        return cls(name=data.get("name", "default.qubit"), options=data.get("options", {}))
+
+
+def total_memory_bytes() -> int:
+    """Physical memory of this machine."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def max_qubits(device_name: str, batch_size: int = 1) -> int:
+    """Most qubits `device_name` can train with at `batch_size` on this machine (memory and hard cap)."""
+    if device_name not in KNOWN_DEVICES:
+        raise DeviceError(not_allowed("device name", device_name, KNOWN_DEVICES))
+    budget = MEMORY_FRACTION * total_memory_bytes()
+    per_unit = BYTES_PER_AMPLITUDE * max(1, batch_size) * AUTOGRAD_FACTOR
+    # Solve per_unit * 2**(factor * n) <= budget for the largest integer n.
+    by_memory = int(math.floor(math.log2(budget / per_unit) / STATE_FACTOR[device_name])) if budget > per_unit else 0
+    return max(0, min(HARD_LIMITS[device_name], by_memory))
+
+
+def check_capacity(device: DeviceConfig, n_qubits: int, batch_size: int) -> None:
+    """Raise DeviceError when a run of `n_qubits` at `batch_size` does not fit on `device` here."""
+    limit = max_qubits(device.name, batch_size)
+    if n_qubits > limit:
+        gib = total_memory_bytes() / 2**30
+        raise DeviceError(
+            f"spec asks for {n_qubits} qubits but {device.name} can hold at most {limit} here "
+            f"(batch {batch_size}, {gib:.1f} GiB memory); lower n_qubits or the batch size."
+        )
+
+
+def make_device(config: DeviceConfig, wires: int):
+    """A real PennyLane device for `wires` qubits.
+
+    Shots are not a device setting here: PennyLane 0.45 deprecates `qml.device(..., shots=)`, so
+    `qnas.circuits.make_qnode` sets them on the QNode. Sampling devices take `options["seed"]`.
+    """
+    import pennylane as qml
+
+    return qml.device(config.name, wires=wires, **config.options)

@@ -1,0 +1,316 @@
+"""CandidateSpec: everything needed to rebuild one hybrid quantum-classical model.
+
+A spec is a frozen value. Its constructor validates every field (messages name the field, the
+value and the allowed values) and canonicalizes equivalent spellings, so two specs that build the
+same model compare equal and share one hash. Building circuits and models happens elsewhere
+(`qnas.circuits`, `qnas.models`); this module knows nothing about PennyLane or torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from qnas.errors import SpecError, not_allowed
+
+SPEC_VERSION = 1
+
+SPLITS = ("quantum_first", "quantum_head", "quantum_middle", "quantum_only")
+"""Where the quantum block sits.
+
+- quantum_first: a quantum feature map reads the raw features; classical layers follow.
+- quantum_head: classical layers, then the quantum block, then only a linear readout.
+- quantum_middle: classical hidden layers on both sides of an intermediate quantum layer.
+- quantum_only: a bare circuit with no data (VQE, state preparation).
+"""
+ENCODINGS = ("none", "angle_x", "angle_y", "angle_z", "iqp", "amplitude")
+ROTATIONS = ("RX", "RY", "RZ")
+ENTANGLERS = ("none", "linear", "ring", "full")
+ENTANGLING_GATES = ("CNOT", "CZ", "CRZ")
+MEASUREMENTS = ("expval", "probs")
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+
+MAX_QUBITS = 30
+"""Upper bound a spec accepts at all; a device may hold fewer (see `qnas.devices`)."""
+MAX_LAYERS = 64
+MAX_WIDTH = 4096
+MAX_EPOCHS = 100_000
+MAX_BATCH = 65_536
+
+
+def _check_choice(what: str, value: Any, allowed: tuple[str, ...], fix: str = "") -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise SpecError(not_allowed(what, value, allowed, fix))
+    return value
+
+
+def _check_int(what: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SpecError(f"{what} = {value!r} must be an integer in [{low}, {high}].")
+    return value
+
+
+def _canonical_gate(name: Any) -> Any:
+    """Gate names are case-insensitive ('cnot' == 'CNOT'); other values pass through to the check."""
+    return name.upper() if isinstance(name, str) else name
+
+
+def _check_keys(cls: type, data: Any) -> dict[str, Any]:
+    """Reject unknown or missing keys when decoding a dict, naming the allowed keys."""
+    if not isinstance(data, dict):
+        raise SpecError(f"{cls.__name__} must be a JSON object (dict), got {type(data).__name__}: {data!r}.")
+    allowed = [f.name for f in fields(cls)]
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise SpecError(not_allowed(f"{cls.__name__} key", unknown[0], allowed, "Remove or rename the key."))
+    return data
+
+
+@dataclass(frozen=True)
+class EncodingSpec:
+    """How classical data enters the circuit.
+
+    `reupload` repeats the encoding before every ansatz layer (data re-uploading), which makes
+    the model a richer Fourier series in its inputs. Amplitude encoding prepares the whole state
+    and so can only come first.
+    """
+
+    kind: str = "angle_y"
+    reupload: bool = False
+
+    def __post_init__(self) -> None:
+        _check_choice("encoding.kind", self.kind, ENCODINGS)
+        if not isinstance(self.reupload, bool):
+            raise SpecError(f"encoding.reupload = {self.reupload!r} must be true or false.")
+        if self.reupload and self.kind in ("none", "amplitude"):
+            raise SpecError(
+                f"encoding.reupload = True is not allowed with encoding.kind = {self.kind!r}: "
+                "re-uploading needs an encoding that can be repeated between layers. "
+                "Use angle_x/angle_y/angle_z/iqp, or set reupload to false."
+            )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EncodingSpec:
+        return cls(**_check_keys(cls, data))
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One ansatz layer: a rotation on every qubit for each gate in `rotations`, then entanglers."""
+
+    rotations: tuple[str, ...] = ("RY",)
+    entangler: str = "linear"
+    entangling_gate: str | None = "CNOT"
+
+    def __post_init__(self) -> None:
+        rotations = self.rotations
+        if isinstance(rotations, str):
+            rotations = tuple(r for r in rotations.split("+") if r)
+        if not isinstance(rotations, (tuple, list)) or not rotations:
+            raise SpecError(
+                f"layer.rotations = {self.rotations!r} must be a non-empty list drawn from {list(ROTATIONS)}."
+            )
+        rotations = tuple(_canonical_gate(r) for r in rotations)
+        for r in rotations:
+            _check_choice("layer.rotations item", r, ROTATIONS)
+        if len(set(rotations)) != len(rotations):
+            raise SpecError(f"layer.rotations = {list(rotations)} repeats a gate; list each of {list(ROTATIONS)} at most once.")
+        object.__setattr__(self, "rotations", rotations)
+
+        _check_choice("layer.entangler", self.entangler, ENTANGLERS)
+        if self.entangler == "none":
+            # No entanglers means no entangling gate: canonicalize so equal circuits hash equal.
+            object.__setattr__(self, "entangling_gate", None)
+        else:
+            gate = _canonical_gate(self.entangling_gate)
+            _check_choice("layer.entangling_gate", gate, ENTANGLING_GATES)
+            object.__setattr__(self, "entangling_gate", gate)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LayerSpec:
+        data = dict(_check_keys(cls, data))
+        if isinstance(data.get("rotations"), list):
+            data["rotations"] = tuple(data["rotations"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class CalibrationSpec:
+    """How the trained circuit is run when scored: shots (None = analytic expectation values)."""
+
+    shots: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.shots is not None:
+            _check_int("calibration.shots", self.shots, 1, 10_000_000)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CalibrationSpec:
+        return cls(**_check_keys(cls, data))
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    """Optimizer and budget. For VQE and state preparation an epoch is one optimizer step."""
+
+    optimizer: str = "adam"
+    learning_rate: float = 0.01
+    epochs: int = 30
+    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "optimizer", self.optimizer.lower() if isinstance(self.optimizer, str) else self.optimizer)
+        _check_choice("training.optimizer", self.optimizer, OPTIMIZERS)
+        lr = self.learning_rate
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or not 0 < lr <= 10:
+            raise SpecError(f"training.learning_rate = {lr!r} must be a finite number in (0, 10].")
+        object.__setattr__(self, "learning_rate", float(lr))
+        _check_int("training.epochs", self.epochs, 1, MAX_EPOCHS)
+        _check_int("training.batch_size", self.batch_size, 1, MAX_BATCH)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainingSpec:
+        return cls(**_check_keys(cls, data))
+
+
+def _check_widths(what: str, widths: Any) -> tuple[int, ...]:
+    if not isinstance(widths, (tuple, list)):
+        raise SpecError(f"{what} = {widths!r} must be a list of layer widths, e.g. [16, 8], or [].")
+    for w in widths:
+        _check_int(f"{what} item", w, 1, MAX_WIDTH)
+    return tuple(widths)
+
+
+@dataclass(frozen=True)
+class CandidateSpec:
+    """One candidate hybrid model: split, classical layers, qubits, encoding, ansatz, readout, settings."""
+
+    split: str = "quantum_head"
+    n_qubits: int = 4
+    pre_layers: tuple[int, ...] = ()
+    post_layers: tuple[int, ...] = ()
+    encoding: EncodingSpec = field(default_factory=EncodingSpec)
+    layers: tuple[LayerSpec, ...] = (LayerSpec(),)
+    measurement: str = "expval"
+    calibration: CalibrationSpec = field(default_factory=CalibrationSpec)
+    training: TrainingSpec = field(default_factory=TrainingSpec)
+
+    def __post_init__(self) -> None:
+        _check_choice("split", self.split, SPLITS)
+        _check_int("n_qubits", self.n_qubits, 1, MAX_QUBITS)
+        object.__setattr__(self, "pre_layers", _check_widths("pre_layers", self.pre_layers))
+        object.__setattr__(self, "post_layers", _check_widths("post_layers", self.post_layers))
+        for name, cls in (("encoding", EncodingSpec), ("calibration", CalibrationSpec), ("training", TrainingSpec)):
+            if not isinstance(getattr(self, name), cls):
+                raise SpecError(f"{name} = {getattr(self, name)!r} must be a {cls.__name__}.")
+        if not isinstance(self.layers, (tuple, list)) or not 1 <= len(self.layers) <= MAX_LAYERS:
+            raise SpecError(f"layers must hold 1 to {MAX_LAYERS} LayerSpec entries, got {self.layers!r}.")
+        if not all(isinstance(layer, LayerSpec) for layer in self.layers):
+            raise SpecError(f"layers = {self.layers!r} must contain only LayerSpec entries.")
+        object.__setattr__(self, "layers", tuple(self.layers))
+        _check_choice("measurement", self.measurement, MEASUREMENTS)
+        self._check_split()
+
+    def _check_split(self) -> None:
+        """The split fixes which classical parts exist and whether there is data to encode."""
+        split, pre, post, kind = self.split, self.pre_layers, self.post_layers, self.encoding.kind
+        if split == "quantum_only":
+            if pre or post or kind != "none":
+                raise SpecError(
+                    f"split = 'quantum_only' needs pre_layers = [], post_layers = [] and encoding.kind = 'none' "
+                    f"(got pre_layers={list(pre)}, post_layers={list(post)}, encoding.kind={kind!r}). "
+                    "Pick quantum_first/quantum_head/quantum_middle for a model that reads data."
+                )
+            return
+        if kind == "none":
+            raise SpecError(
+                f"encoding.kind = 'none' is only allowed with split = 'quantum_only' (got split = {split!r}); "
+                f"a hybrid model must encode its data: use one of {list(ENCODINGS[1:])}."
+            )
+        if split == "quantum_first" and pre:
+            raise SpecError(
+                f"split = 'quantum_first' reads raw features, so pre_layers must be [] (got {list(pre)}). "
+                "Use quantum_head or quantum_middle to put classical layers first."
+            )
+        if split == "quantum_head" and post:
+            raise SpecError(
+                f"split = 'quantum_head' ends in the quantum block plus a linear readout, so post_layers must be [] "
+                f"(got {list(post)}). Use quantum_middle for hidden layers after the quantum block."
+            )
+        if split == "quantum_middle" and not (pre and post):
+            raise SpecError(
+                f"split = 'quantum_middle' needs hidden classical layers on both sides "
+                f"(got pre_layers={list(pre)}, post_layers={list(post)}). "
+                "Give both at least one width, or use quantum_first/quantum_head."
+            )
+
+    # --- derived sizes -------------------------------------------------------------------------
+
+    @property
+    def quantum_input_size(self) -> int:
+        """Features the encoding consumes when a classical layer feeds it."""
+        return 2**self.n_qubits if self.encoding.kind == "amplitude" else self.n_qubits
+
+    @property
+    def quantum_output_size(self) -> int:
+        return 2**self.n_qubits if self.measurement == "probs" else self.n_qubits
+
+    # --- canonical form, hash, JSON ------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["pre_layers"] = list(self.pre_layers)
+        data["post_layers"] = list(self.post_layers)
+        data["layers"] = [{**asdict(layer), "rotations": list(layer.rotations)} for layer in self.layers]
+        data["version"] = SPEC_VERSION
+        return data
+
+    def to_json(self, indent: int | None = None) -> str:
+        """Canonical JSON: sorted keys, no whitespace unless `indent` is given."""
+        separators = (",", ":") if indent is None else (",", ": ")
+        return json.dumps(self.to_dict(), sort_keys=True, separators=separators, indent=indent)
+
+    @property
+    def hash(self) -> str:
+        """Stable 16-hex-digit id: equal specs share it across processes, machines and versions."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CandidateSpec:
+        data = dict(data)
+        version = data.pop("version", SPEC_VERSION)
+        if version != SPEC_VERSION:
+            raise SpecError(f"spec version = {version!r} is not supported; this qnas reads version {SPEC_VERSION}.")
+        _check_keys(cls, data)
+        for name, sub in (("encoding", EncodingSpec), ("calibration", CalibrationSpec), ("training", TrainingSpec)):
+            if name in data:
+                data[name] = sub.from_dict(data[name])
+        if "layers" in data:
+            if not isinstance(data["layers"], list):
+                raise SpecError(f"layers = {data['layers']!r} must be a list of layer objects.")
+            data["layers"] = tuple(LayerSpec.from_dict(layer) for layer in data["layers"])
+        for name in ("pre_layers", "post_layers"):
+            if isinstance(data.get(name), list):
+                data[name] = tuple(data[name])
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str) -> CandidateSpec:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpecError(f"spec JSON is malformed: {exc}.") from exc
+        return cls.from_dict(data)
+
+    def summary(self) -> str:
+        """One line for tables: split, qubits, encoding and the ansatz shape."""
+        ansatz = "|".join(
+            "+".join(layer.rotations) + (f"/{layer.entangler}:{layer.entangling_gate}" if layer.entangling_gate else "")
+            for layer in self.layers
+        )
+        reupload = "+reup" if self.encoding.reupload else ""
+        shots = "" if self.calibration.shots is None else f" shots={self.calibration.shots}"
+        return f"{self.split} q={self.n_qubits} {self.encoding.kind}{reupload} [{ansatz}] {self.measurement}{shots}"

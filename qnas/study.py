@@ -1,0 +1,183 @@
+"""The Optuna study as qnas's record of a search: storage, metadata, results and weights.
+
+Only the driver process touches a study. Each trial keeps its spec, metrics, classical baseline
+and proposer as user attributes (readable in optuna-dashboard), and the trained weights as an
+Optuna artifact, so any finished trial can be exported later without retraining.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import optuna
+from optuna.artifacts import FileSystemArtifactStore, download_artifact, upload_artifact
+
+from qnas import __version__
+from qnas.errors import QnasError, did_you_mean, not_allowed
+
+if TYPE_CHECKING:
+    from qnas.evaluation import EvalResult
+    from qnas.spec import CandidateSpec
+
+DEFAULT_STORAGE = "sqlite:///qnas_runs/studies.db"
+STORAGE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "postgresql+psycopg2", "mysql", "mysql+pymysql")
+WEIGHTS_ATTR = "weights_artifact"
+
+
+def redact_url(url: str) -> str:
+    """Drop any password from a storage URL before it is printed or stored."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _sqlite_path(url: str) -> Path | None:
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
+def check_storage_url(url: str, *, must_exist: bool = False) -> str:
+    """Validate a storage URL; for SQLite create the folder (or insist the file exists when reading)."""
+    scheme = url.split("://", 1)[0] if "://" in url else url
+    if scheme not in STORAGE_SCHEMES:
+        raise QnasError(
+            not_allowed("--storage scheme", scheme, STORAGE_SCHEMES, f"Example: {DEFAULT_STORAGE}") + f" (URL: {redact_url(url)})"
+        )
+    path = _sqlite_path(url)
+    if path is not None:
+        if must_exist and not path.exists():
+            raise QnasError(f"no study database at {path} (from --storage {url}). Run `qnas search` first or pass --storage.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+def default_artifact_dir(storage: str) -> Path:
+    """Weights live beside a SQLite file; other storages default to ./qnas_runs/artifacts."""
+    path = _sqlite_path(storage)
+    return path.with_name(f"{path.stem}-artifacts") if path is not None else Path("qnas_runs/artifacts")
+
+
+def list_study_names(storage: str) -> list[str]:
+    return [s.study_name for s in optuna.get_all_study_summaries(storage=storage, include_best_trial=False)]
+
+
+def load_study(storage: str, name: str) -> optuna.Study:
+    """Load an existing study, or explain which names exist."""
+    check_storage_url(storage, must_exist=True)
+    names = list_study_names(storage)
+    if name not in names:
+        raise QnasError(
+            f"study {name!r} is not in {redact_url(storage)}; studies there: {names or 'none'}.{did_you_mean(name, names)}"
+        )
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def open_study(
+    storage: str,
+    name: str,
+    *,
+    direction: str,
+    sampler: optuna.samplers.BaseSampler,
+    pruner: optuna.pruners.BasePruner,
+    attrs: dict[str, Any],
+) -> optuna.Study:
+    """Create a study, or continue one that ran the same task; refuse to mix tasks in one study."""
+    check_storage_url(storage)
+    study = optuna.create_study(
+        storage=storage, study_name=name, direction=direction, sampler=sampler, pruner=pruner, load_if_exists=True
+    )
+    previous = study.user_attrs.get("task")
+    if previous is not None and previous != attrs["task"]:
+        raise QnasError(
+            f"study {name!r} holds a search of task {json.dumps(previous)}, not {json.dumps(attrs['task'])}; "
+            "its trials are kept as they are. Use another --study name for this task."
+        )
+    if study.direction.name.lower() != direction:
+        raise QnasError(f"study {name!r} was created to {study.direction.name.lower()}, not {direction}; use another --study name.")
+    for key, value in {**attrs, "qnas_version": __version__}.items():
+        study.set_user_attr(key, value)
+    return study
+
+
+def artifact_store(study: optuna.Study) -> FileSystemArtifactStore:
+    path = Path(study.user_attrs["artifact_dir"])
+    path.mkdir(parents=True, exist_ok=True)
+    return FileSystemArtifactStore(str(path))
+
+
+def record_result(
+    study: optuna.Study,
+    trial: optuna.Trial,
+    spec: CandidateSpec,
+    result: EvalResult,
+    proposer: str,
+    duplicate_of: int | None = None,
+) -> None:
+    """Store a result on its trial and finish the trial.
+
+    User attributes and the weights artifact must be written before `tell`: Optuna refuses
+    updates to finished trials.
+    """
+    from safetensors.numpy import save_file
+
+    trial.set_user_attr("proposer", proposer)
+    trial.set_user_attr("spec", spec.to_dict())
+    trial.set_user_attr("spec_hash", spec.hash)
+    trial.set_user_attr("status", result.status)
+    if result.metrics:
+        trial.set_user_attr("metrics", result.metrics)
+    if result.baseline:
+        trial.set_user_attr("baseline", result.baseline)
+    if result.history:
+        trial.set_user_attr("history", result.history)
+    if duplicate_of is not None:
+        trial.set_user_attr("duplicate_of", duplicate_of)
+    if result.error:
+        trial.set_user_attr("fail_reason", result.error.splitlines()[0][:1000])
+    if result.status == "ok" and result.model_config is not None:
+        trial.set_user_attr("model_config", result.model_config)
+    if result.status == "ok" and result.weights:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"trial-{trial.number}-weights.safetensors"
+            save_file({k: v for k, v in result.weights.items()}, str(path))
+            artifact_id = upload_artifact(artifact_store=artifact_store(study), file_path=str(path), study_or_trial=trial)
+        trial.set_user_attr(WEIGHTS_ATTR, artifact_id)
+
+    if result.status == "ok":
+        study.tell(trial, result.value)
+    elif result.status == "pruned":
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    else:
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+
+
+def download_weights(study: optuna.Study, trial: optuna.trial.FrozenTrial, dest: Path) -> Path:
+    """Fetch a trial's weights artifact to `dest` (a .safetensors path)."""
+    artifact_id = trial.user_attrs.get(WEIGHTS_ATTR)
+    if artifact_id is None:
+        raise QnasError(f"trial {trial.number} of study {study.study_name!r} has no stored weights (state {trial.state.name}).")
+    download_artifact(artifact_store=artifact_store(study), file_path=str(dest), artifact_id=artifact_id)
+    return dest
+
+
+def pick_trial(study: optuna.Study, number: int | None) -> optuna.trial.FrozenTrial:
+    """The best finished trial, or trial `number`, with a clear error when it cannot be exported."""
+    trials = study.get_trials(deepcopy=False)
+    if number is None:
+        done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+        if not done:
+            raise QnasError(f"study {study.study_name!r} has no finished trial yet; run `qnas search` on it first.")
+        return study.best_trial
+    by_number = {t.number: t for t in trials}
+    if number not in by_number:
+        raise QnasError(f"trial {number} is not in study {study.study_name!r}; it has trials 0..{len(trials) - 1}.")
+    trial = by_number[number]
+    if trial.state != optuna.trial.TrialState.COMPLETE:
+        reason = trial.user_attrs.get("fail_reason", "")
+        raise QnasError(f"trial {number} finished as {trial.state.name} {reason}; pick a COMPLETE trial with --trial.".strip())
+    return trial
