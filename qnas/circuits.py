@@ -10,7 +10,9 @@ function's trainable weights are keyword arguments named by `weight_shapes(spec)
 Encodings, for d input features on n wires:
 
 - angle_x/y/z: feature j rotates wire j % n (`qml.AngleEmbedding` when d <= n, so extra wires
-  start in |0>; when d > n, features wrap around and rotations on a wire add up).
+  start in |0>; when d > n, features wrap around and rotations on a wire add up). angle_z puts a
+  Hadamard on each encoded wire first, as Qiskit's ZFeatureMap does: RZ on |0> is only a phase
+  and would hide the data from every Z measurement.
 - iqp: the IQP / ZZ feature map `qml.IQPEmbedding` (H, RZ(x_i), MultiRZ(x_i x_j) on all pairs)
   when d == n. Otherwise a cyclic variant feeds `qml.IQPEmbedding` the n-vector z with
   z_w = x_(w mod d) when d < n (features repeat), and z_w = sum of x_j over j = w (mod n) when
@@ -21,10 +23,13 @@ Encodings, for d input features on n wires:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pennylane as qml
+import torch
 
 from qnas.devices import DeviceConfig, make_device
 from qnas.errors import SpecError
@@ -68,10 +73,12 @@ def encoding_input_size(spec: CandidateSpec, n_features: int | None) -> int:
         return 0
     if spec.split == "quantum_first":
         if n_features is None or n_features < 1:
-            raise SpecError(f"split = 'quantum_first' encodes the raw features, so n_features must be >= 1 (got {n_features!r}).")
+            raise SpecError(
+                f"split = 'quantum_first' encodes the raw features, so n_features must be >= 1 (got {n_features!r})."
+            )
         if spec.encoding.kind == "amplitude" and n_features > 2**spec.n_qubits:
             raise SpecError(
-                f"amplitude encoding on {spec.n_qubits} qubits holds at most {2 ** spec.n_qubits} features, "
+                f"amplitude encoding on {spec.n_qubits} qubits holds at most {2**spec.n_qubits} features, "
                 f"but the task has {n_features}; raise n_qubits to at least {int(np.ceil(np.log2(n_features)))} "
                 "or use split = 'quantum_head' so a classical layer compresses the features first."
             )
@@ -81,12 +88,13 @@ def encoding_input_size(spec: CandidateSpec, n_features: int | None) -> int:
 
 def _encode(kind: str, inputs: Any, n_qubits: int) -> None:
     """Apply the data encoding `kind` to `inputs` (shape (..., d)) on wires 0..n-1."""
-    import pennylane as qml
-
     wires = list(range(n_qubits))
     d = inputs.shape[-1]
     if kind in ("angle_x", "angle_y", "angle_z"):
         axis = kind[-1].upper()
+        if axis == "Z":
+            for wire in wires[: min(d, n_qubits)]:
+                qml.Hadamard(wires=wire)
         if d <= n_qubits:
             qml.AngleEmbedding(inputs, wires=wires, rotation=axis)
         else:
@@ -110,8 +118,6 @@ def _encode(kind: str, inputs: Any, n_qubits: int) -> None:
 
 def make_qfunc(spec: CandidateSpec, measure: Callable[[], Any]) -> Callable[..., Any]:
     """The quantum function `circuit(inputs=None, **weights)` of `spec`, ending in `measure()`."""
-    import pennylane as qml
-
     n = spec.n_qubits
     kind = spec.encoding.kind
     has_data = spec.split != "quantum_only"
@@ -141,8 +147,6 @@ def make_qfunc(spec: CandidateSpec, measure: Callable[[], Any]) -> Callable[...,
 
 def measurement_fn(spec: CandidateSpec, measurement: Any = "spec") -> Callable[[], Any]:
     """What the circuit returns: "spec" (expval Z per wire, or probs), "state", or an observable's expval."""
-    import pennylane as qml
-
     wires = list(range(spec.n_qubits))
     if isinstance(measurement, str):
         if measurement == "state":
@@ -167,8 +171,6 @@ def make_qnode(
     Analytic runs on `default.qubit`/`default.mixed` use backprop, which differentiates a whole
     batch in one pass; anything else lets PennyLane pick ("best").
     """
-    import pennylane as qml
-
     device = device or DeviceConfig()
     dev = make_device(device, spec.n_qubits)
     backprop = shots is None and device.name in ("default.qubit", "default.mixed")
@@ -178,8 +180,6 @@ def make_qnode(
 
 def representative_inputs(spec: CandidateSpec, n_features: int | None) -> dict[str, Any]:
     """One fixed, non-degenerate input and weight set: gate counts do not depend on values."""
-    import torch
-
     kwargs: dict[str, Any] = {
         name: torch.full(shape, 0.1, dtype=torch.float64) for name, shape in weight_shapes(spec).items()
     }
@@ -191,8 +191,6 @@ def representative_inputs(spec: CandidateSpec, n_features: int | None) -> dict[s
 
 def circuit_resources(spec: CandidateSpec, n_features: int | None = None) -> dict[str, int]:
     """Depth, two-qubit gate count and gate count of `spec` compiled to RESOURCE_GATE_SET."""
-    import pennylane as qml
-
     qnode = make_qnode(spec, measurement="state")
     compiled = qml.transforms.decompose(qnode, gate_set=RESOURCE_GATE_SET)
     resources = qml.specs(compiled, level="device")(**representative_inputs(spec, n_features)).resources
@@ -206,8 +204,6 @@ def circuit_resources(spec: CandidateSpec, n_features: int | None = None) -> dic
 
 def _ideal_call(model: Any, x: Any) -> tuple[Any, dict[str, Any]]:
     """The ideal QNode of a built model and the keyword arguments for its first sample."""
-    import torch
-
     spec = model.spec
     qnode = make_qnode(spec, measurement="state" if spec.split == "quantum_only" else "spec")
     kwargs = {name: value.detach() for name, value in model.circuit_weights().items()}
@@ -221,19 +217,16 @@ def _ideal_call(model: Any, x: Any) -> tuple[Any, dict[str, Any]]:
 
 def circuit_openqasm(model: Any, x: Any = None) -> str:
     """OpenQASM 2.0 of the ideal quantum block for the first sample of `x` (None for quantum_only)."""
-    import pennylane as qml
-
     qnode, kwargs = _ideal_call(model, x)
     return qml.to_openqasm(qnode)(**kwargs)
 
 
-def draw_circuit(model: Any, x: Any, path: str) -> None:
+def draw_circuit(model: Any, x: Any, path: str | os.PathLike[str]) -> None:
     """Save a drawing of the ideal quantum block for the first sample of `x` as a PNG at `path`."""
     import matplotlib
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # files only: no display is needed or assumed
     import matplotlib.pyplot as plt
-    import pennylane as qml
 
     qnode, kwargs = _ideal_call(model, x)
     fig, _ = qml.draw_mpl(qnode, decimals=2)(**kwargs)

@@ -109,8 +109,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from safetensors.numpy import load_file
 
     from qnas.export import export_model
+    from qnas.redaction import redact_url
     from qnas.spec import CandidateSpec
-    from qnas.study import download_weights, load_study, pick_trial, redact_url
+    from qnas.study import download_weights, load_study, pick_trial
 
     study = load_study(args.storage, args.study)
     trial = pick_trial(study, args.trial)

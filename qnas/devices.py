@@ -34,7 +34,17 @@ MEMORY_FRACTION = 0.5
 
 BYTES_PER_AMPLITUDE = 16  # complex128
 
-SECRET_MARKERS = ("token", "api_key", "apikey", "password", "passwd", "secret", "credential", "access_key", "private_key")
+SECRET_MARKERS = (
+    "token",
+    "api_key",
+    "apikey",
+    "password",
+    "passwd",
+    "secret",
+    "credential",
+    "access_key",
+    "private_key",
+)
 
 
 def _looks_secret(key: str) -> bool:
@@ -71,7 +81,9 @@ class DeviceConfig:
             # A JSON round trip both validates and deep-copies, so the frozen config owns its options.
             options = json.loads(json.dumps(self.options, sort_keys=True, allow_nan=False))
         except (TypeError, ValueError) as exc:
-            raise DeviceError(f"device options = {self.options!r} must be JSON-able (numbers, strings, lists): {exc}.") from exc
+            raise DeviceError(
+                f"device options = {self.options!r} must be JSON-able (numbers, strings, lists): {exc}."
+            ) from exc
         object.__setattr__(self, "options", options)
 
     def __hash__(self) -> int:

@@ -20,15 +20,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from qnas.errors import ExportError, QnasError
+from qnas.redaction import redact
 from qnas.spec import CandidateSpec
 
 if TYPE_CHECKING:
@@ -52,9 +52,6 @@ LOAD_FILES = (WEIGHTS, SPEC, MODEL, METRICS)
 """What `load` reads; the rest documents the model and is checked only through the manifest."""
 
 REFERENCE_ROWS = 32
-_SECRET_QUERY_KEYS = frozenset(
-    {"password", "passwd", "pwd", "secret", "token", "access_token", "api_key", "apikey", "auth", "sslpassword"}
-)
 _REEXPORT_FIX = "Re-export it from the study (qnas export) to get a consistent folder."
 
 
@@ -92,10 +89,13 @@ def export_model(
     _check_target(out)
     spec = spec if isinstance(spec, CandidateSpec) else CandidateSpec.from_dict(dict(spec))
     model_config = dict(model_config)
-    if CandidateSpec.from_dict(model_config["spec"]) != spec:
+    if not isinstance(model_config.get("spec"), Mapping):
+        raise ExportError("model_config has no 'spec' object; pass the model_config the evaluator produced.")
+    config_spec = CandidateSpec.from_dict(dict(model_config["spec"]))
+    if config_spec != spec:
         raise ExportError(
-            f"model_config['spec'] (hash {CandidateSpec.from_dict(model_config['spec']).hash}) is not the spec being "
-            f"exported (hash {spec.hash}); pass the model_config produced for that spec."
+            f"model_config['spec'] (hash {config_spec.hash}) is not the spec being exported (hash {spec.hash}); "
+            "pass the model_config produced for that spec."
         )
     tensors = _as_tensors(weights)
     model = _build(model_config, device=None)
@@ -103,10 +103,12 @@ def export_model(
     reference, first_input = _reference(model, model_config, task_config, task)
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    # Not tempfile.mkdtemp: its 0700 mode would stick to the export folder after the rename.
+    staging = out.parent / f".{out.name}.staging-{os.getpid()}-{secrets.token_hex(4)}"
+    staging.mkdir()
     try:
         safetensors.torch.save_file(tensors, str(staging / WEIGHTS), metadata={"format": FORMAT_NAME})
-        _write_json(staging / SPEC, spec.to_dict())
+        (staging / SPEC).write_text(spec.to_json(indent=2) + "\n")
         _write_json(staging / MODEL, model_config)
         _write_json(
             staging / METRICS,
@@ -124,7 +126,7 @@ def export_model(
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
             "qnas_version": __version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "kind": model_config["kind"],
             "spec_hash": spec.hash,
             "files": {name: _file_entry(staging / name) for name in EXPORT_FILES},
@@ -134,27 +136,6 @@ def export_model(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out
-
-
-def redact(value: Any) -> Any:
-    """Copy of a JSON-like value with credentials removed from every URL it holds."""
-    if isinstance(value, Mapping):
-        return {key: redact(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact(item) for item in value]
-    if isinstance(value, str) and "://" in value:
-        return redact_url(value)
-    return value
-
-
-def redact_url(url: str) -> str:
-    """Drop `user:password@` and secret query parameters (password=, token=, ...) from a URL."""
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    query = urlencode(
-        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() not in _SECRET_QUERY_KEYS]
-    )
-    return urlunsplit((parts.scheme, host, parts.path, query, parts.fragment))
 
 
 def _check_target(out: Path) -> None:
@@ -241,7 +222,7 @@ def _reference(
         "predicted_class": predicted,
         "predicted_label": [class_names[i] for i in predicted],
     }
-    return reference, inputs[0]
+    return reference, inputs[:1]
 
 
 def classifier_logits(model: torch.nn.Module, inputs: Any, batch_size: int = 1024) -> torch.Tensor:
@@ -264,7 +245,14 @@ def _encode_output(output: Any) -> dict[str, Any]:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    """Standard JSON only (no NaN/Infinity), so any JSON reader can open an export."""
+    try:
+        text = json.dumps(data, indent=2, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ExportError(
+            f"cannot write {path.name}: {exc}; give finite numbers, strings, lists and dicts only."
+        ) from exc
+    path.write_text(text + "\n")
 
 
 def _file_entry(path: Path) -> dict[str, Any]:
@@ -279,33 +267,29 @@ def verify_export(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Check the manifest and every file it lists; return the manifest. Raises ExportError."""
     folder = Path(path)
     manifest = _read_manifest(folder)
-    _check_present(folder, manifest, list(manifest["files"]))
-    for name, entry in manifest["files"].items():
-        _check_checksum(folder, name, (folder / name).read_bytes(), entry)
+    _check_present(folder, list(manifest["files"]))
+    _check_checksums(folder, manifest, (folder / WEIGHTS).read_bytes())
     return manifest
 
 
 def load(path: str | os.PathLike[str], device: Any = None, verify: bool = True) -> torch.nn.Module:
     """Rebuild an exported model in eval mode, after checking the export's checksums.
 
-    `device` (a `qnas.devices.DeviceConfig` or a device name) rebuilds the quantum block on that
+    `device` (a `qnas.devices.DeviceConfig`, a device name or its dict) rebuilds the quantum block on that
     device. The module carries what a caller needs: `spec`, `kind`, `class_names`,
     `feature_names`, `metrics`, `baseline`, `task_config`, `source`, `export_path`.
     `verify=False` skips the checksums (for a folder edited on purpose), not the format checks.
+    The circuit runs analytically (shots=None) whatever the spec's calibration says.
     """
     import safetensors
     import safetensors.torch
 
     folder = Path(path)
     manifest = _read_manifest(folder)
-    _check_present(folder, manifest, list(manifest["files"]) if verify else list(LOAD_FILES))
+    _check_present(folder, list(manifest["files"]) if verify else list(LOAD_FILES))
+    weights_bytes = (folder / WEIGHTS).read_bytes()  # read once: the bytes checked are the bytes loaded
     if verify:
-        for name, entry in manifest["files"].items():
-            if name != WEIGHTS:
-                _check_checksum(folder, name, (folder / name).read_bytes(), entry)
-    weights_bytes = (folder / WEIGHTS).read_bytes()
-    if verify:
-        _check_checksum(folder, WEIGHTS, weights_bytes, manifest["files"][WEIGHTS])
+        _check_checksums(folder, manifest, weights_bytes)
 
     model_config = _read_json(folder, MODEL)
     spec_data = _read_json(folder, SPEC)
@@ -321,9 +305,7 @@ def load(path: str | os.PathLike[str], device: Any = None, verify: bool = True) 
     try:
         tensors = safetensors.torch.load(weights_bytes)
     except (safetensors.SafetensorError, ValueError, OSError) as exc:
-        raise ExportError(
-            f"{folder / WEIGHTS} is not a readable safetensors file ({exc}). {_REEXPORT_FIX}"
-        ) from exc
+        raise ExportError(f"{folder / WEIGHTS} is not a readable safetensors file ({exc}). {_REEXPORT_FIX}") from exc
     model = _build(model_config, device=device)
     _load_state(model, tensors, where=str(folder / WEIGHTS))
     model.eval()
@@ -371,7 +353,7 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def _check_present(folder: Path, manifest: dict[str, Any], names: list[str]) -> None:
+def _check_present(folder: Path, names: list[str]) -> None:
     missing = [name for name in names if not (folder / name).is_file()]
     if missing:
         raise ExportError(
@@ -380,13 +362,16 @@ def _check_present(folder: Path, manifest: dict[str, Any], names: list[str]) -> 
         )
 
 
-def _check_checksum(folder: Path, name: str, data: bytes, entry: Mapping[str, Any]) -> None:
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != entry.get("sha256"):
-        raise ExportError(
-            f"checksum mismatch for {folder / name}: the manifest expects sha256 {entry.get('sha256')}, the file has "
-            f"sha256 {actual} ({len(data)} bytes). The file was changed or damaged after export. {_REEXPORT_FIX}"
-        )
+def _check_checksums(folder: Path, manifest: Mapping[str, Any], weights_bytes: bytes) -> None:
+    for name, entry in manifest["files"].items():
+        data = weights_bytes if name == WEIGHTS else (folder / name).read_bytes()
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != entry.get("sha256"):
+            raise ExportError(
+                f"checksum mismatch for {folder / name}: the manifest expects sha256 {entry.get('sha256')}, the file "
+                f"has sha256 {actual} ({len(data)} bytes). The file was changed or damaged after export. "
+                f"{_REEXPORT_FIX}"
+            )
 
 
 def _read_json(folder: Path, name: str) -> Any:
@@ -412,7 +397,9 @@ def _build(model_config: Mapping[str, Any], device: Any) -> torch.nn.Module:
     except QnasError:
         raise
     except (KeyError, TypeError, ValueError) as exc:
-        raise ExportError(f"model.json does not describe a model this qnas can build ({exc!r}). {_REEXPORT_FIX}") from exc
+        raise ExportError(
+            f"model.json does not describe a model this qnas can build ({exc!r}). {_REEXPORT_FIX}"
+        ) from exc
 
 
 def _load_state(model: torch.nn.Module, tensors: Mapping[str, torch.Tensor], where: str) -> None:
@@ -422,10 +409,11 @@ def _load_state(model: torch.nn.Module, tensors: Mapping[str, torch.Tensor], whe
     unexpected = sorted(set(tensors) - set(expected))
     if missing or unexpected:
         raise ExportError(
-            f"the weights in {where} do not fit the model built from its config: missing keys {missing}, unexpected keys "
-            f"{unexpected}. {_REEXPORT_FIX}"
+            f"the weights in {where} do not fit the model built from its config: missing keys {missing}, "
+            f"unexpected keys {unexpected}. {_REEXPORT_FIX}"
         )
-    wrong = [f"{k}: {tuple(tensors[k].shape)} != {tuple(v.shape)}" for k, v in expected.items() if tensors[k].shape != v.shape]
+    wrong = [f"{k} is {tuple(t.shape)}, not {tuple(expected[k].shape)}" for k, t in tensors.items()
+             if t.shape != expected[k].shape]
     if wrong:
-        raise ExportError(f"the weights in {where} have tensors of the wrong shape ({'; '.join(wrong)}). {_REEXPORT_FIX}")
+        raise ExportError(f"the weights in {where} have the wrong shape: {'; '.join(wrong)}. {_REEXPORT_FIX}")
     model.load_state_dict(tensors, strict=True)

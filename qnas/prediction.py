@@ -32,6 +32,9 @@ def predict(
 
     from qnas.export import classifier_logits, load
 
+    out = Path(out_csv)
+    if not out.parent.is_dir():
+        raise TaskError(f"output folder {out.parent} does not exist; create it or choose another output path.")
     model = load(export_dir)
     if model.kind != "classifier":
         raise ExportError(
@@ -42,11 +45,9 @@ def predict(
     features = _feature_matrix(frame, model.feature_names, Path(data_csv))
     probabilities = torch.softmax(classifier_logits(model, features), dim=1).numpy()
 
-    out = Path(out_csv)
-    if not out.parent.is_dir():
-        raise TaskError(f"output folder {out.parent} does not exist; create it or choose another output path.")
     class_names = model.class_names
-    result = pd.DataFrame({"row": frame.index, "predicted": np.asarray(class_names, dtype=object)[probabilities.argmax(1)]})
+    labels = np.asarray(class_names, dtype=object)[probabilities.argmax(axis=1)]
+    result = pd.DataFrame({"row": frame.index, "predicted": labels})
     for i, name in enumerate(class_names):
         result[f"p_{name}"] = probabilities[:, i]
     result.to_csv(out, index=False)

@@ -61,7 +61,7 @@ class EvalWorker:
 
 
 def _failed(job: Job, reason: str) -> EvalResult:
-    return EvalResult.failed(CandidateSpec.from_dict(job.spec).hash, reason)
+    return EvalResult(status="failed", error=reason, spec_hash=CandidateSpec.from_dict(job.spec).hash)
 
 
 class RayExecutor(Executor):

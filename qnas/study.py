@@ -11,13 +11,13 @@ import json
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 import optuna
 from optuna.artifacts import FileSystemArtifactStore, download_artifact, upload_artifact
 
 from qnas import __version__
 from qnas.errors import QnasError, did_you_mean, not_allowed
+from qnas.redaction import redact_url
 
 if TYPE_CHECKING:
     from qnas.evaluation import EvalResult
@@ -26,15 +26,6 @@ if TYPE_CHECKING:
 DEFAULT_STORAGE = "sqlite:///qnas_runs/studies.db"
 STORAGE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "postgresql+psycopg2", "mysql", "mysql+pymysql")
 WEIGHTS_ATTR = "weights_artifact"
-
-
-def redact_url(url: str) -> str:
-    """Drop any password from a storage URL before it is printed or stored."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _sqlite_path(url: str) -> Path | None:

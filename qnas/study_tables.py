@@ -5,8 +5,9 @@ from __future__ import annotations
 import optuna
 from rich.table import Table
 
+from qnas.redaction import redact_url
 from qnas.spec import CandidateSpec
-from qnas.study import list_study_names, redact_url
+from qnas.study import list_study_names
 
 _TASK_METRICS = {
     "accuracy": [("val acc", "val_accuracy"), ("test acc", "test_accuracy")],

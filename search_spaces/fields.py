@@ -36,11 +36,10 @@ MAX_SHOTS = 10_000_000
 
 @dataclass(frozen=True)
 class Field:
-    """One flat word: its kind, the values it accepts, and where it lands in a CandidateSpec."""
+    """One flat word: its kind and the values it accepts (where it lands: `space._build`)."""
 
     name: str
     kind: Kind
-    doc: str
     allowed: tuple[str, ...] = ()
     low: float = 0
     high: float = 0
@@ -95,24 +94,24 @@ def _rotations_problem(value: Any) -> str | None:
 
 
 _FIELDS = (
-    Field("split", "choice", "where the quantum block sits", allowed=SPLITS),
-    Field("n_qubits", "int", "qubit count (a task that fixes it overrides this)", low=1, high=MAX_QUBITS),
-    Field("encoding", "choice", "encoding.kind", allowed=ENCODINGS),
-    Field("reupload", "bool", "encoding.reupload: repeat the encoding before every layer"),
-    Field("n_layers", "int", "number of ansatz layers", low=1, high=MAX_LAYERS),
-    Field("pre_width", "int", "width of each classical layer before the quantum block", low=1, high=MAX_WIDTH),
-    Field("pre_depth", "int", "number of classical layers before (default 1)", low=1, high=MAX_LAYERS),
-    Field("post_width", "int", "width of each classical layer after the quantum block", low=1, high=MAX_WIDTH),
-    Field("post_depth", "int", "number of classical layers after (default 1)", low=1, high=MAX_LAYERS),
-    Field("measurement", "choice", "readout", allowed=MEASUREMENTS),
-    Field("shots", "optional_int", "calibration.shots; null means analytic", low=1, high=MAX_SHOTS),
-    Field("optimizer", "choice", "training.optimizer", allowed=OPTIMIZERS),
-    Field("learning_rate", "float", "training.learning_rate", low=0, high=10),
-    Field("epochs", "int", "training.epochs (optimizer steps for VQE and state preparation)", low=1, high=MAX_EPOCHS),
-    Field("batch_size", "int", "training.batch_size", low=1, high=MAX_BATCH),
-    Field("rotations", "rotations", "layer rotation set, '+'-joined", layer=True),
-    Field("entangler", "choice", "layer entangler pattern", allowed=ENTANGLERS, layer=True),
-    Field("entangling_gate", "choice", "layer two-qubit gate", allowed=ENTANGLING_GATES, layer=True),
+    Field("split", "choice", allowed=SPLITS),  # where the quantum block sits
+    Field("n_qubits", "int", low=1, high=MAX_QUBITS),  # qubit count (a task that fixes it overrides this)
+    Field("encoding", "choice", allowed=ENCODINGS),  # encoding.kind
+    Field("reupload", "bool"),  # encoding.reupload: repeat the encoding before every layer
+    Field("n_layers", "int", low=1, high=MAX_LAYERS),  # number of ansatz layers
+    Field("pre_width", "int", low=1, high=MAX_WIDTH),  # width of each classical layer before the quantum block
+    Field("pre_depth", "int", low=1, high=MAX_LAYERS),  # number of classical layers before (default 1)
+    Field("post_width", "int", low=1, high=MAX_WIDTH),  # width of each classical layer after the quantum block
+    Field("post_depth", "int", low=1, high=MAX_LAYERS),  # number of classical layers after (default 1)
+    Field("measurement", "choice", allowed=MEASUREMENTS),  # readout
+    Field("shots", "optional_int", low=1, high=MAX_SHOTS),  # calibration.shots; null means analytic
+    Field("optimizer", "choice", allowed=OPTIMIZERS),  # training.optimizer
+    Field("learning_rate", "float", low=0, high=10),  # training.learning_rate
+    Field("epochs", "int", low=1, high=MAX_EPOCHS),  # training.epochs (optimizer steps for VQE and state preparation)
+    Field("batch_size", "int", low=1, high=MAX_BATCH),  # training.batch_size
+    Field("rotations", "rotations", layer=True),  # layer rotation set, '+'-joined
+    Field("entangler", "choice", allowed=ENTANGLERS, layer=True),  # layer entangler pattern
+    Field("entangling_gate", "choice", allowed=ENTANGLING_GATES, layer=True),  # layer two-qubit gate
 )
 
 FIELDS: dict[str, Field] = {f.name: f for f in _FIELDS}

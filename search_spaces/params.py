@@ -137,7 +137,10 @@ def _parse_choices(field: Field, choices: Any, where: str, fail: Fail) -> tuple[
         fail(where, f"must be a non-empty list of values, got {choices!r}.")
     for i, value in enumerate(choices):
         if value is not None and not isinstance(value, (bool, int, float, str)):
-            fail(f"{where}[{i}]", f"{value!r} must be a single value (null, bool, number or string), got {type(value).__name__}.")
+            fail(
+                f"{where}[{i}]",
+                f"{value!r} must be a single value (null, bool, number or string), got {type(value).__name__}.",
+            )
         problem = field.problem(value)
         if problem:
             fail(f"{where}[{i}]", problem)
@@ -176,7 +179,10 @@ def _parse_range(field: Field, kind: str, entry: dict[str, Any], where: str, fai
         if log and step != 1:
             fail(f"{where}.step", f"step = {step} cannot be combined with log: true; drop one of them.")
         if (high - low) % step:
-            fail(where, f"[{low}, {high}] is not a whole number of steps of {step}; use high = {high - (high - low) % step}.")
+            fail(
+                where,
+                f"[{low}, {high}] is not a whole number of steps of {step}; use high = {high - (high - low) % step}.",
+            )
         return IntDistribution(low, high, log=log, step=step)
     if step is not None:
         if not _is_number(step) or step <= 0:

@@ -75,8 +75,9 @@ def stratified_split(
         )
     smallest = int(np.argmin(counts))
     if counts[smallest] < MIN_ROWS_PER_CLASS:
+        rows = "1 row" if counts[smallest] == 1 else f"{counts[smallest]} rows"
         raise TaskError(
-            f"{what}: class {class_names[smallest]!r} has {counts[smallest]} rows, but a stratified 60/20/20 "
+            f"{what}: class {class_names[smallest]!r} has {rows}, but a stratified 60/20/20 "
             f"train/val/test split needs at least {MIN_ROWS_PER_CLASS} rows per class. "
             "Add rows for that class, or drop or merge it with another class."
         )
@@ -106,7 +107,9 @@ def build_moons(*, n_samples: int = 500, noise: float = 0.2, seed: int = 0) -> C
     return _from_arrays("moons", params, x, y, ["x1", "x2"], ["upper", "lower"])
 
 
-def build_circles(*, n_samples: int = 500, noise: float = 0.1, factor: float = 0.5, seed: int = 0) -> ClassificationTask:
+def build_circles(
+    *, n_samples: int = 500, noise: float = 0.1, factor: float = 0.5, seed: int = 0
+) -> ClassificationTask:
     """Two concentric circles; `factor` is the inner radius relative to the outer one."""
     params = {
         "n_samples": check_int("circles", "n_samples", n_samples, 2 * MIN_ROWS_PER_CLASS, 1_000_000),

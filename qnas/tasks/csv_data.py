@@ -19,7 +19,9 @@ from qnas.tasks.classification import ClassificationTask, stratified_split
 _USAGE = "make_task('csv', data='path/to/file.csv', target='label_column')"
 
 
-def build_csv(*, data: str | os.PathLike[str] | None = None, target: str | None = None, seed: int = 0) -> ClassificationTask:
+def build_csv(
+    *, data: str | os.PathLike[str] | None = None, target: str | None = None, seed: int = 0
+) -> ClassificationTask:
     """Load `data`, predict column `target` from all other columns, split 60/20/20 stratified."""
     if data is None or target is None:
         missing = " and ".join(k for k, v in (("data", data), ("target", target)) if v is None)
@@ -32,7 +34,7 @@ def build_csv(*, data: str | os.PathLike[str] | None = None, target: str | None 
     params = {"data": path, "target": target, "seed": check_seed("csv", seed)}
     frame = read_csv(path)
     x, y, feature_names, class_names = _features_and_labels(frame, path, target)
-    splits = stratified_split(x, y, params["seed"], class_names, f"CSV {path} target column {target!r}")
+    splits = stratified_split(x, y, params["seed"], class_names, f"csv: target column {target!r} in {path!r}")
     return ClassificationTask("csv", params, splits, feature_names, class_names)
 
 
@@ -51,8 +53,9 @@ def read_csv(path: str) -> pd.DataFrame:
         ) from exc
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise TaskError(
-            f"csv: data file {path!r} is not a well-formed CSV ({exc}). Every row needs the same number of "
-            "comma-separated fields as the header; check the file in a text editor or re-export it as UTF-8 CSV."
+            f"csv: data file {path!r} is not a well-formed CSV ({str(exc).strip()}). "
+            "Every row needs the same number of comma-separated fields as the header; "
+            "check the file in a text editor or re-export it as UTF-8 CSV."
         ) from exc
     if frame.empty:
         raise TaskError(
@@ -85,9 +88,11 @@ def _features_and_labels(
                 "Encode it as numbers (e.g. one-hot with pandas.get_dummies, or an integer code) or drop the column."
             )
     x = features.to_numpy(dtype=np.float64)
-    infinite = [str(c) for c, ok in zip(features.columns, np.isfinite(x).all(axis=0)) if not ok]
+    infinite = [str(c) for c, ok in zip(features.columns, np.isfinite(x).all(axis=0), strict=True) if not ok]
     if infinite:
-        raise TaskError(f"csv: feature columns {infinite} in {path!r} hold infinite values; replace or drop those rows.")
+        raise TaskError(
+            f"csv: feature columns {infinite} in {path!r} hold infinite values; replace or drop those rows."
+        )
     y, class_names = _encode_target(frame[target], path, target)
     return x.astype(np.float32), y, [str(c) for c in features.columns], class_names
 
@@ -97,10 +102,10 @@ def _reject_missing_cells(frame: pd.DataFrame, path: str) -> None:
     per_column = missing.sum()
     if not per_column.any():
         return
-    detail = ", ".join(f"{c!r} ({n} rows)" for c, n in per_column.items() if n)
+    detail = ", ".join(f"{c!r} ({_rows(n)})" for c, n in per_column.items() if n)
     n_rows = int(missing.any(axis=1).sum())
     raise TaskError(
-        f"csv: {path!r} has empty or NaN cells in columns {detail}; {n_rows} of {len(frame)} rows are affected. "
+        f"csv: {path!r} has empty or NaN cells in columns {detail}; {n_rows} of {_rows(len(frame))} are affected. "
         "Drop those rows (e.g. pandas DataFrame.dropna()) or impute the missing values before loading."
     )
 
@@ -127,3 +132,7 @@ def _encode_target(column: pd.Series, path: str, target: str) -> tuple[np.ndarra
             "classification needs at least 2 classes. Pick another target column or add rows of other classes."
         )
     return y.astype(np.int64), class_names
+
+
+def _rows(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
