@@ -42,9 +42,15 @@ def _task_config(args: argparse.Namespace) -> dict[str, Any]:
     return config
 
 
-def cmd_search(args: argparse.Namespace) -> int:
+def _console() -> Any:
+    """Tables are wide: when output is not a terminal (logs, pipes) do not wrap them at 80 columns."""
     from rich.console import Console
 
+    console = Console()
+    return console if console.is_terminal else Console(width=200)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
     from qnas.search import SearchConfig, run_search
     from qnas.study import load_study
     from qnas.study_tables import best_trials_table
@@ -63,7 +69,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         artifact_dir=args.artifacts,
     )
     outcome = run_search(config)
-    console = Console()
+    console = _console()
     console.print(best_trials_table(load_study(outcome.storage, outcome.study_name), top=5))
     c = outcome.counts
     console.print(
@@ -74,12 +80,10 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_studies(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from qnas.study import check_storage_url, load_study
     from qnas.study_tables import best_trials_table, studies_table
 
-    console = Console()
+    console = _console()
     if args.studies_command == "list":
         check_storage_url(args.storage, must_exist=True)
         console.print(studies_table(args.storage))

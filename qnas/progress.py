@@ -79,7 +79,7 @@ class SearchProgress:
             f"[{c.done}/{c.total}] trial {trial} {status}{shown}{note}{why} | {summary}", highlight=False, soft_wrap=True
         )
         if self._bar is None:
-            self.console.print(f"        {c.status_line(self.metric)}", highlight=False)
+            self.console.print(f"        {c.status_line(self.metric)}", highlight=False, soft_wrap=True)
         self._refresh()
 
     def _refresh(self) -> None:
