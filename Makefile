@@ -21,10 +21,8 @@ $(STAMP): pyproject.toml
 
 ## quickstart: search the moons task (20 trials, 2 Ray workers), then export the best model.
 quickstart: $(STAMP)
-	$(BIN)/qnas search --space classification --task moons --trials 20 --workers 2 \
-	    --study quickstart --storage sqlite:///qnas_runs/quickstart.db --seed 0
-	$(BIN)/qnas export --study quickstart --storage sqlite:///qnas_runs/quickstart.db \
-	    --out qnas_runs/quickstart-best
+	$(BIN)/qnas search --task moons --trials 20 --workers 2 --study quickstart --seed 0
+	$(BIN)/qnas export --study quickstart --out qnas_runs/quickstart-best
 
 ## test: the fast test suite (a few minutes on 2 cores).
 test: $(STAMP)

@@ -6,6 +6,7 @@ parameters (a gate only when there is an entangler) are sampled only where they 
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 import optuna
@@ -29,14 +30,16 @@ def make_sampler(name: str, seed: int | None, n_trials: int) -> optuna.samplers.
     the same point, and starts modelling after a quarter of the budget (at least 5 trials).
     """
     if name == "tpe":
-        return optuna.samplers.TPESampler(
-            seed=seed,
-            constant_liar=True,
-            multivariate=True,
-            group=True,
-            n_startup_trials=max(5, min(10, n_trials // 4)),
-            warn_independent_sampling=False,
-        )
+        with warnings.catch_warnings():
+            # multivariate/group are marked experimental, but they are what conditional spaces need.
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(
+                seed=seed,
+                constant_liar=True,
+                multivariate=True,
+                group=True,
+                n_startup_trials=max(5, min(10, n_trials // 4)),
+            )
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "nsga2":
@@ -72,11 +75,19 @@ class OptunaProposer(Proposer):
         record_result(self.study, trial, spec, result, proposer=self.name, duplicate_of=duplicate_of)
 
 
-PRUNERS = ("median", "none")
+PRUNERS = ("percentile", "median", "none")
 
 
 def make_pruner(name: str) -> optuna.pruners.BasePruner:
-    """Median pruning on per-epoch objective values, after 5 finished trials and 5 warm-up epochs."""
+    """Pruning on per-epoch objective values, after 5 finished trials.
+
+    The default, `percentile`, stops only trials in the bottom quarter of the finished trials at
+    the same epoch, after 10 warm-up epochs: on a validation split of ~100 samples early
+    accuracies are noisy, and the median pruner with 5 warm-up epochs pruned 13 of 20 quickstart
+    trials.
+    """
+    if name == "percentile":
+        return optuna.pruners.PercentilePruner(75.0, n_startup_trials=5, n_warmup_steps=10, n_min_trials=3)
     if name == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=5)
     if name == "none":

@@ -51,6 +51,8 @@ def _console() -> Any:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    import optuna
+
     from qnas.search import SearchConfig, run_search
     from qnas.study import load_study
     from qnas.study_tables import best_trials_table
@@ -68,6 +70,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         device={"name": args.device},
         artifact_dir=args.artifacts,
     )
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the live display reports each trial
     outcome = run_search(config)
     console = _console()
     console.print(best_trials_table(load_study(outcome.storage, outcome.study_name), top=5))
@@ -155,7 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     search = sub.add_parser("search", help="run a search into an Optuna study")
-    search.add_argument("--space", default="classification", help="search-space name or YAML path")
+    search.add_argument(
+        "--space", help="search-space name or YAML path (default: classification, vqe_gates or state_prep by task)"
+    )
     search.add_argument("--task", default="moons", help="task name: moons, iris, ..., csv, h2, lih, tfim, bell, ghz")
     search.add_argument("--task-arg", action="append", default=[], metavar="KEY=VALUE", help="task option, e.g. n=6")
     search.add_argument("--data", help="CSV file (with --task csv)")
@@ -165,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--storage", default=DEFAULT_STORAGE, help="Optuna storage URL")
     search.add_argument("--study", help="study name (default: TASK-SPACE)")
     search.add_argument("--sampler", default="tpe", help="tpe, random or nsga2")
-    search.add_argument("--pruner", default="median", help="median or none")
+    search.add_argument("--pruner", default="percentile", help="percentile (bottom quarter), median or none")
     search.add_argument("--seed", type=int, default=0)
     search.add_argument("--device", default="default.qubit", help="PennyLane simulator for training and scoring")
     search.add_argument("--artifacts", help="folder for trained weights (default: beside the SQLite file)")

@@ -27,20 +27,22 @@ from qnas.study import DEFAULT_STORAGE, check_storage_url, default_artifact_dir,
 from qnas.tasks import make_task
 
 POLL_SECONDS = 0.1
+DEFAULT_SPACES = {"classification": "classification", "vqe": "vqe_gates", "state_prep": "state_prep"}
+"""The shipped space used when `--space` is not given, by task kind."""
 
 
 @dataclass(frozen=True)
 class SearchConfig:
     """What `qnas search` was asked to do; every field has the quickstart's default."""
 
-    space: str = "classification"
+    space: str | None = None
     task: dict[str, Any] = field(default_factory=lambda: {"name": "moons"})
     trials: int = 20
     workers: int = 2
     storage: str = DEFAULT_STORAGE
     study: str | None = None
     sampler: str = "tpe"
-    pruner: str = "median"
+    pruner: str = "percentile"
     seed: int = 0
     device: dict[str, Any] = field(default_factory=lambda: {"name": "default.qubit"})
     artifact_dir: str | None = None
@@ -88,8 +90,8 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
         raise QnasError(f"--workers = {config.workers} must be 0 (in-process) or more (Ray workers).")
     if config.sampler not in SAMPLERS:
         raise QnasError(not_allowed("--sampler", config.sampler, SAMPLERS))
-    space = load_space(config.space)
     task = make_task(config.task)
+    space = load_space(config.space or DEFAULT_SPACES[task.kind])
     space.check_task_kind(task.kind)
     device = DeviceConfig.from_dict(config.device)
     check_storage_url(config.storage)

@@ -1,0 +1,46 @@
+"""Shared fixtures: a tiny search space and a small task, so real searches run in seconds."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
+TINY_SPACE = """
+name: tiny
+description: Two candidates that differ only in learning rate, for fast search tests.
+task_kinds: [classification]
+fixed:
+  split: quantum_head
+  n_qubits: 2
+  encoding: angle_y
+  measurement: expval
+  optimizer: adam
+  epochs: 4
+  batch_size: 32
+params:
+  learning_rate: {choices: [0.05, 0.02]}
+layer:
+  per_layer: false
+  rotations: {choices: [RY]}
+  entangler: {choices: [linear]}
+  entangling_gate: {choices: [CNOT]}
+"""
+
+SMALL_MOONS = {"name": "moons", "n_samples": 120}
+
+
+@pytest.fixture
+def tiny_space(tmp_path: Path) -> str:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY_SPACE)
+    return str(path)
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'studies.db'}"

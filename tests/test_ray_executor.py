@@ -1,0 +1,83 @@
+"""The Ray actor pool on a real local Ray: parallel trials, pruning via the broker, a killed worker."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import optuna
+import pytest
+import ray
+
+from qnas.agents import OptunaProposer
+from qnas.executor import Job
+from qnas.ray_executor import WORKER_ENV, RayExecutor
+from qnas.search import SearchConfig, run_search
+from qnas.search_spaces import load_space
+from qnas.spec import CandidateSpec, TrainingSpec
+from qnas.tasks import make_task
+from tests.conftest import SMALL_MOONS
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", runtime_env={"env_vars": WORKER_ENV})
+    yield
+    ray.shutdown()
+
+
+def _job(job_id: int, spec: CandidateSpec) -> Job:
+    return Job(job_id, spec.to_dict(), make_task(SMALL_MOONS).config(), {"name": "default.qubit"}, {"seed": 0})
+
+
+def _poll_all(executor: RayExecutor, deadline_s: float = 120) -> list:
+    finished, end = [], time.monotonic() + deadline_s
+    while executor.running and time.monotonic() < end:
+        finished += executor.poll(timeout=0.2)
+    return finished
+
+
+def test_two_workers_run_trials_in_parallel(tiny_space: str, storage: str) -> None:
+    space = tiny_space.replace("tiny.yaml", "wide.yaml")
+    with open(tiny_space) as src, open(space, "w") as dst:
+        dst.write(src.read().replace("{choices: [0.05, 0.02]}", "{choices: [0.05, 0.04, 0.03, 0.02]}"))
+    run_search(SearchConfig(space=space, task=SMALL_MOONS, trials=4, workers=2, storage=storage, study="s", sampler="random", seed=3))
+    trials = optuna.load_study(study_name="s", storage=storage).trials
+    assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 4
+    trained = sorted((t for t in trials if "duplicate_of" not in t.user_attrs), key=lambda t: t.datetime_start)
+    overlaps = [a.datetime_complete > b.datetime_start for a, b in zip(trained, trained[1:], strict=False)]
+    assert any(overlaps), "with 2 workers at least two evaluations run at the same time"
+
+
+def test_pruning_decisions_reach_the_worker(tiny_space: str) -> None:
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=2.0))
+    study.set_user_attr("artifact_dir", "unused")
+    proposer = OptunaProposer(study, load_space(tiny_space), None, "tpe")
+    executor = RayExecutor(1, on_report=proposer.report)
+    try:
+        proposal = proposer.ask()
+        long_run = replace(proposal.spec, training=replace(proposal.spec.training, epochs=200))
+        executor.submit(_job(proposal.id, long_run))
+        [(job, result)] = _poll_all(executor)
+    finally:
+        executor.shutdown()
+    assert result.status == "pruned"
+    # The stop request arrives within a couple of reports, far before 200 epochs.
+    assert result.metrics.get("epochs_run", 0) < 50
+
+
+def test_killed_worker_fails_one_trial_and_is_replaced() -> None:
+    executor = RayExecutor(1, on_report=lambda job_id, step, value: False)
+    try:
+        spec = CandidateSpec(n_qubits=2, training=TrainingSpec(epochs=400))
+        executor.submit(_job(0, spec))
+        time.sleep(3)
+        (actor,) = [actor for _, actor in executor._running.values()]
+        ray.kill(actor, no_restart=True)
+        [(_, result)] = _poll_all(executor)
+        assert result.status == "failed" and result.error.startswith("worker died")
+        executor.submit(_job(1, CandidateSpec(n_qubits=2, training=TrainingSpec(epochs=2))))
+        [(_, result)] = _poll_all(executor)
+        assert result.status == "ok"
+    finally:
+        executor.shutdown()
