@@ -37,7 +37,7 @@ from qnas.spec import CandidateSpec
 
 AMPLITUDE_EPS = 1e-8
 
-RESOURCE_GATE_SET = {"RX", "RY", "RZ", "Hadamard", "PhaseShift", "CNOT", "CZ", "CRZ"}
+RESOURCE_GATE_SET = {"PauliX", "RX", "RY", "RZ", "Hadamard", "PhaseShift", "CNOT", "CZ", "CRZ"}
 """Gates resources are counted in, so templates (IQP's MultiRZ, amplitude state preparation) are
 charged their CNOTs as on hardware rather than as one opaque gate."""
 
@@ -116,8 +116,14 @@ def _encode(kind: str, inputs: Any, n_qubits: int) -> None:
         raise SpecError(f"encoding.kind = {kind!r} cannot encode data.")
 
 
-def make_qfunc(spec: CandidateSpec, measure: Callable[[], Any]) -> Callable[..., Any]:
-    """The quantum function `circuit(inputs=None, **weights)` of `spec`, ending in `measure()`."""
+def make_qfunc(
+    spec: CandidateSpec, measure: Callable[[], Any], reference_state: tuple[int, ...] | None = None
+) -> Callable[..., Any]:
+    """The quantum function `circuit(inputs=None, **weights)` of `spec`, ending in `measure()`.
+
+    `reference_state` (VQE) is a basis state prepared with X gates before the ansatz.
+    """
+    flipped = [wire for wire, bit in enumerate(reference_state or ()) if bit]
     n = spec.n_qubits
     kind = spec.encoding.kind
     has_data = spec.split != "quantum_only"
@@ -126,6 +132,8 @@ def make_qfunc(spec: CandidateSpec, measure: Callable[[], Any]) -> Callable[...,
     layers = [(layer, entangler_pairs(layer.entangler, n)) for layer in spec.layers]
 
     def circuit(inputs=None, **weights):
+        for wire in flipped:
+            qml.PauliX(wires=wire)
         if has_data:
             _encode(kind, inputs, n)
         for index, (layer, pairs) in enumerate(layers):
@@ -165,6 +173,7 @@ def make_qnode(
     device: DeviceConfig | None = None,
     shots: int | None = None,
     measurement: Any = "spec",
+    reference_state: tuple[int, ...] | None = None,
 ):
     """A torch QNode of `spec` on `device` (ideal `default.qubit` when None).
 
@@ -174,7 +183,7 @@ def make_qnode(
     device = device or DeviceConfig()
     dev = make_device(device, spec.n_qubits)
     backprop = shots is None and device.name in ("default.qubit", "default.mixed")
-    qfunc = make_qfunc(spec, measurement_fn(spec, measurement))
+    qfunc = make_qfunc(spec, measurement_fn(spec, measurement), reference_state)
     return qml.QNode(qfunc, dev, interface="torch", diff_method="backprop" if backprop else "best", shots=shots)
 
 
@@ -189,9 +198,11 @@ def representative_inputs(spec: CandidateSpec, n_features: int | None) -> dict[s
     return kwargs
 
 
-def circuit_resources(spec: CandidateSpec, n_features: int | None = None) -> dict[str, int]:
+def circuit_resources(
+    spec: CandidateSpec, n_features: int | None = None, reference_state: tuple[int, ...] | None = None
+) -> dict[str, int]:
     """Depth, two-qubit gate count and gate count of `spec` compiled to RESOURCE_GATE_SET."""
-    qnode = make_qnode(spec, measurement="state")
+    qnode = make_qnode(spec, measurement="state", reference_state=reference_state)
     compiled = qml.transforms.decompose(qnode, gate_set=RESOURCE_GATE_SET)
     resources = qml.specs(compiled, level="device")(**representative_inputs(spec, n_features)).resources
     sizes = dict(resources.gate_sizes)
@@ -205,7 +216,11 @@ def circuit_resources(spec: CandidateSpec, n_features: int | None = None) -> dic
 def _ideal_call(model: Any, x: Any) -> tuple[Any, dict[str, Any]]:
     """The ideal QNode of a built model and the keyword arguments for its first sample."""
     spec = model.spec
-    qnode = make_qnode(spec, measurement="state" if spec.split == "quantum_only" else "spec")
+    qnode = make_qnode(
+        spec,
+        measurement="state" if spec.split == "quantum_only" else "spec",
+        reference_state=getattr(model, "reference_state", None),
+    )
     kwargs = {name: value.detach() for name, value in model.circuit_weights().items()}
     if spec.split != "quantum_only":
         if x is None:

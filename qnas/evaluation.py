@@ -113,7 +113,12 @@ def make_model_config(spec: CandidateSpec, task: Any) -> dict[str, Any]:
             feature_names=[str(f) for f in task.feature_names],
         )
     elif task.kind == "vqe":
-        config.update(kind="energy", n_outputs=1, pauli_terms=[[float(c), str(w)] for c, w in task.pauli_terms()])
+        config.update(
+            kind="energy",
+            n_outputs=1,
+            pauli_terms=[[float(c), str(w)] for c, w in task.pauli_terms()],
+            reference_state=list(task.reference_state),
+        )
     elif task.kind == "state_prep":
         config.update(kind="state", n_outputs=2**spec.n_qubits)
     else:
@@ -241,7 +246,13 @@ def evaluate(
         if classification:
             model.set_standardization(task.feature_mean, task.feature_std)
         metrics["n_params"] = count_parameters(model)
-        metrics.update(circuit_resources(spec, task.n_features if classification else None))
+        metrics.update(
+            circuit_resources(
+                spec,
+                task.n_features if classification else None,
+                tuple(config["reference_state"]) if "reference_state" in config else None,
+            )
+        )
         metrics["shots"] = spec.calibration.shots or 0
 
         train_started = time.perf_counter()

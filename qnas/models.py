@@ -29,7 +29,9 @@ from qnas.errors import SpecError, not_allowed
 from qnas.spec import CandidateSpec
 
 MODEL_KINDS = ("classifier", "energy", "state")
-CONFIG_KEYS = ("kind", "spec", "n_features", "n_outputs", "class_names", "feature_names", "pauli_terms")
+CONFIG_KEYS = (
+    "kind", "spec", "n_features", "n_outputs", "class_names", "feature_names", "pauli_terms", "reference_state"
+)
 BOUNDED_ENCODINGS = ("angle_x", "angle_y", "angle_z", "iqp")
 
 
@@ -100,14 +102,24 @@ def _torch_layer(spec: CandidateSpec, device: DeviceConfig | None, shots: int | 
 class QuantumOnly(nn.Module):
     """A bare parametrized circuit; its forward() takes no data (VQE, state preparation)."""
 
-    def __init__(self, spec: CandidateSpec, measurement: Any, device: DeviceConfig | None, shots: int | None):
+    def __init__(
+        self,
+        spec: CandidateSpec,
+        measurement: Any,
+        device: DeviceConfig | None,
+        shots: int | None,
+        reference_state: tuple[int, ...] | None = None,
+    ):
         super().__init__()
         self.spec = spec
+        self.reference_state = reference_state
         # float64 angles: energies and fidelities are compared at the 1e-3 level and below.
         self.weights = nn.ParameterDict(
             {name: nn.Parameter(_init_angles(shape, torch.float64)) for name, shape in weight_shapes(spec).items()}
         )
-        self.qnode = make_qnode(spec, device=device, shots=shots, measurement=measurement)
+        self.qnode = make_qnode(
+            spec, device=device, shots=shots, measurement=measurement, reference_state=reference_state
+        )
 
     def forward(self) -> torch.Tensor:
         return self.qnode(**self.weights)
@@ -124,11 +136,18 @@ class EnergyModel(QuantumOnly):
     other device the circuit measures qml.expval(H) itself.
     """
 
-    def __init__(self, spec: CandidateSpec, pauli_terms: list, device: DeviceConfig | None, shots: int | None):
+    def __init__(
+        self,
+        spec: CandidateSpec,
+        pauli_terms: list,
+        device: DeviceConfig | None,
+        shots: int | None,
+        reference_state: tuple[int, ...] | None = None,
+    ):
         self.pauli_terms = [(float(c), str(w)) for c, w in pauli_terms]
         hamiltonian = hamiltonian_from_pauli_terms(self.pauli_terms, spec.n_qubits)
         from_state = shots is None and (device is None or device.name == "default.qubit")
-        super().__init__(spec, "state" if from_state else hamiltonian, device, shots)
+        super().__init__(spec, "state" if from_state else hamiltonian, device, shots, reference_state)
         self.hamiltonian = hamiltonian
         # A plain attribute, not a buffer: the state_dict holds only trainable angles.
         self._sparse_h = _sparse_matrix(hamiltonian, spec.n_qubits) if from_state else None
@@ -186,7 +205,8 @@ def build_model(
     if kind == "energy":
         if not model_config.get("pauli_terms"):
             raise SpecError("an energy model_config needs 'pauli_terms': [[coefficient, 'XZ..'], ...].")
-        return EnergyModel(spec, model_config["pauli_terms"], device, shots)
+        reference = model_config.get("reference_state")
+        return EnergyModel(spec, model_config["pauli_terms"], device, shots, tuple(reference) if reference else None)
     if shots is not None:
         raise SpecError(
             "a state model returns the state vector, which finite shots cannot give; build it with shots=None "

@@ -14,10 +14,11 @@ import torch
 
 from qnas.baselines import matched_hidden_width, mlp_parameter_count
 from qnas.errors import QnasError
-from qnas.evaluation import Budget, EvalResult, evaluate
+from qnas.evaluation import Budget, EvalResult, evaluate, make_model_config
 from qnas.models import build_model
 from qnas.spec import CalibrationSpec, CandidateSpec, EncodingSpec, LayerSpec, TrainingSpec
 from qnas.tasks import make_task
+from qnas.tasks.vqe import dense_matrix
 from qnas.training import REPORTS_PER_RUN, report_due
 
 
@@ -200,3 +201,21 @@ def test_baseline_width_is_the_closest_parameter_match():
         assert abs(mlp_parameter_count(n_features, hidden, n_classes) - target) == abs(
             mlp_parameter_count(n_features, best, n_classes) - target
         )
+
+
+def test_vqe_circuits_start_from_the_hartree_fock_state() -> None:
+    """With every angle at zero the ansatz is the identity, so the energy is <HF|H|HF>."""
+    h2 = task("h2")
+    assert h2.reference_state == (1, 1, 0, 0)
+    assert task("tfim").reference_state == (0, 0, 0, 0)
+    spec = CandidateSpec(
+        split="quantum_only", n_qubits=4, encoding=EncodingSpec("none"), layers=(LayerSpec(("RY",), "linear", "CZ"),)
+    )
+    model = build_model(make_model_config(spec, h2))
+    with torch.no_grad():
+        for weight in model.weights.values():
+            weight.zero_()
+    hf_index = int("1100", 2)
+    expected = dense_matrix(h2.hamiltonian, 4)[hf_index, hf_index].real
+    assert np.isclose(float(model()), expected, atol=1e-10)
+    assert expected - h2.exact_energy > 0.01  # Hartree-Fock misses the correlation energy

@@ -28,7 +28,14 @@ class VQETask(Task):
     metric = "energy_error"
     direction = "minimize"
 
-    def __init__(self, name: str, params: dict[str, Any], hamiltonian: Operator, n_qubits: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        params: dict[str, Any],
+        hamiltonian: Operator,
+        n_qubits: int,
+        reference_state: tuple[int, ...] | None = None,
+    ) -> None:
         super().__init__(name, params)
         if not set(hamiltonian.wires.tolist()) <= set(range(n_qubits)):
             raise TaskError(f"{name}: Hamiltonian wires {hamiltonian.wires.tolist()} must lie in 0..{n_qubits - 1}.")
@@ -36,6 +43,9 @@ class VQETask(Task):
         self.n_qubits = n_qubits
         self._pauli_terms = _pauli_terms(name, hamiltonian, n_qubits)
         self.exact_energy = float(np.linalg.eigvalsh(dense_matrix(hamiltonian, n_qubits))[0])
+        self.reference_state = tuple(reference_state or (0,) * n_qubits)
+        """Basis state the ansatz starts from: Hartree-Fock for molecules, as in standard VQE, so the
+        search spends its layers on correlation rather than on finding the occupied orbitals."""
 
     @property
     def required_qubits(self) -> int:
@@ -95,14 +105,19 @@ def build_h2(*, bond_length: float = 0.7414) -> VQETask:
     """H2 in STO-3G, all orbitals active: 4 qubits (Jordan-Wigner). Exact energy -1.13727 Ha at 0.7414 A."""
     params = {"bond_length": check_float("h2", "bond_length", bond_length, 0.2, 10.0)}
     hamiltonian, n_qubits = _molecular_hamiltonian(("H", "H"), params["bond_length"], None, None)
-    return VQETask("h2", params, hamiltonian, n_qubits)
+    return VQETask("h2", params, hamiltonian, n_qubits, _hartree_fock(2, n_qubits))
 
 
 def build_lih(*, bond_length: float = 1.5949) -> VQETask:
     """LiH in STO-3G with 2 active electrons in 2 active orbitals: 4 qubits (Jordan-Wigner)."""
     params = {"bond_length": check_float("lih", "bond_length", bond_length, 0.2, 10.0)}
     hamiltonian, n_qubits = _molecular_hamiltonian(("Li", "H"), params["bond_length"], 2, 2)
-    return VQETask("lih", params, hamiltonian, n_qubits)
+    return VQETask("lih", params, hamiltonian, n_qubits, _hartree_fock(2, n_qubits))
+
+
+def _hartree_fock(electrons: int, n_qubits: int) -> tuple[int, ...]:
+    """The Hartree-Fock occupation (lowest spin orbitals filled) in Jordan-Wigner encoding."""
+    return tuple(int(bit) for bit in qml.qchem.hf_state(electrons, n_qubits))
 
 
 def _bonds(task: str, n: int, periodic: bool) -> list[tuple[int, int]]:
