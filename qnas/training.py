@@ -126,14 +126,20 @@ def train_classifier(
             best_accuracy, result.best_epoch = val_accuracy, epoch
             best_state = copy.deepcopy(model.state_dict())
 
-        if report is not None and report_due(epoch, epochs):
-            result.last_reported = val_accuracy
-            if report(epoch, val_accuracy):
-                result.pruned = True
-                break
+        if _pruned(report, epoch, epochs, val_accuracy, result):
+            break
 
     model.load_state_dict(best_state)
     return result
+
+
+def _pruned(report: Report | None, epoch: int, epochs: int, value: float, result: TrainResult) -> bool:
+    """Report `value` when one is due; True (and recorded in `result`) when the pruner says stop."""
+    if report is None or not report_due(epoch, epochs):
+        return False
+    result.last_reported = value
+    result.pruned = bool(report(epoch, value))
+    return result.pruned
 
 
 def train_variational(
@@ -165,11 +171,8 @@ def train_variational(
         loss.backward()
         optimizer.step()
 
-        if report is not None and report_due(epoch, epochs):
-            result.last_reported = value
-            if report(epoch, value):
-                result.pruned = True
-                break
+        if _pruned(report, epoch, epochs, value, result):
+            break
 
     model.load_state_dict(best_state)
     return result
