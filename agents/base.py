@@ -39,12 +39,16 @@ class Proposer(ABC):
         """Return the next candidate to evaluate."""
 
     @abstractmethod
-    def tell(self, proposal_id: int, result: EvalResult, *, duplicate_of: int | None = None) -> None:
+    def tell(self, proposal_id: int, result: EvalResult, *, attrs: dict[str, Any] | None = None) -> None:
         """Record the finished evaluation of a proposal.
 
-        `duplicate_of` names the proposal whose identical spec was evaluated instead, when the
-        search loop reused a result rather than training the same candidate twice.
+        `attrs` are extra facts the search loop knows about it: {"duplicate_of": id} when an
+        identical spec's result was reused, {"retried": True} when it will be proposed again.
         """
+
+    @abstractmethod
+    def retry(self, proposal: Proposal) -> Proposal:
+        """Propose the same candidate again, as a new proposal (after its worker died)."""
 
     def report(self, proposal_id: int, step: int, value: float) -> bool:
         """Take an intermediate objective value; return True to stop (prune) that evaluation."""

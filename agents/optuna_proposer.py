@@ -7,7 +7,7 @@ parameters (a gate only when there is an entangler) are sampled only where they 
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import optuna
 
@@ -70,9 +70,14 @@ class OptunaProposer(Proposer):
         trial.report(value, step)
         return trial.should_prune()
 
-    def tell(self, proposal_id: int, result: EvalResult, *, duplicate_of: int | None = None) -> None:
+    def tell(self, proposal_id: int, result: EvalResult, *, attrs: dict[str, Any] | None = None) -> None:
         trial, spec = self._pending.pop(proposal_id)
-        record_result(self.study, trial, spec, result, proposer=self.name, duplicate_of=duplicate_of)
+        record_result(self.study, trial, spec, result, proposer=self.name, attrs=attrs)
+
+    def retry(self, proposal: Proposal) -> Proposal:
+        """Enqueue the same parameters; the next ask takes them (Optuna's `enqueue_trial`)."""
+        self.study.enqueue_trial(proposal.params, user_attrs={"retry_of": proposal.id})
+        return self.ask()
 
 
 PRUNERS = ("percentile", "median", "none")

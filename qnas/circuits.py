@@ -37,9 +37,9 @@ from qnas.spec import CandidateSpec
 
 AMPLITUDE_EPS = 1e-8
 
-RESOURCE_GATE_SET = {"PauliX", "RX", "RY", "RZ", "Hadamard", "PhaseShift", "CNOT", "CZ", "CRZ"}
-"""Gates resources are counted in, so templates (IQP's MultiRZ, amplitude state preparation) are
-charged their CNOTs as on hardware rather than as one opaque gate."""
+RESOURCE_GATE_SET = {"PauliX", "RX", "RY", "RZ", "Hadamard", "PhaseShift", "CNOT", "CZ"}
+"""Gates resources are counted in, so templates (IQP's MultiRZ, amplitude state preparation) and
+CRZ (two CNOTs) are charged their CNOTs as on hardware rather than as one opaque gate."""
 
 
 def entangler_pairs(pattern: str, n_qubits: int) -> list[tuple[int, int]]:
@@ -188,13 +188,18 @@ def make_qnode(
 
 
 def representative_inputs(spec: CandidateSpec, n_features: int | None) -> dict[str, Any]:
-    """One fixed, non-degenerate input and weight set: gate counts do not depend on values."""
+    """One fixed, non-degenerate input and weight set for counting gates.
+
+    Inputs alternate in sign and avoid zero: amplitude encoding's state preparation skips its
+    phase cascade for all-positive amplitudes, which would undercount real (standardized) data.
+    """
     kwargs: dict[str, Any] = {
         name: torch.full(shape, 0.1, dtype=torch.float64) for name, shape in weight_shapes(spec).items()
     }
     size = encoding_input_size(spec, n_features)
     if size:
-        kwargs["inputs"] = torch.linspace(0.1, 1.0, size, dtype=torch.float64)
+        signs = (-1.0) ** torch.arange(size, dtype=torch.float64)
+        kwargs["inputs"] = torch.linspace(0.1, 1.0, size, dtype=torch.float64) * signs
     return kwargs
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from qnas.errors import QnasError
 
 DASHBOARD_HOST = "127.0.0.1"
+DEFAULT_TRIALS = 20
 
 
 def _parse_task_args(pairs: list[str]) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     config = SearchConfig(
         space=args.space,
         task=_task_config(args),
-        trials=args.trials,
+        trials=args.trials if args.trials is not None or args.resume else DEFAULT_TRIALS,
         workers=args.workers,
         storage=args.storage,
         study=args.study,
@@ -69,6 +70,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         seed=args.seed,
         device={"name": args.device},
         artifact_dir=args.artifacts,
+        address=args.address,
+        trial_timeout=args.trial_timeout,
+        max_retries=args.max_retries,
+        resume=args.resume,
     )
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the live display reports each trial
     outcome = run_search(config)
@@ -165,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--task-arg", action="append", default=[], metavar="KEY=VALUE", help="task option, e.g. n=6")
     search.add_argument("--data", help="CSV file (with --task csv)")
     search.add_argument("--target", help="target column of the CSV (with --task csv)")
-    search.add_argument("--trials", type=int, default=20)
+    search.add_argument("--trials", type=int, help=f"finished trials to add (default {DEFAULT_TRIALS})")
     search.add_argument("--workers", type=int, default=2, help="Ray workers; 0 evaluates in-process")
     search.add_argument("--storage", default=DEFAULT_STORAGE, help="Optuna storage URL")
     search.add_argument("--study", help="study name (default: TASK-SPACE)")
@@ -174,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--seed", type=int, default=0)
     search.add_argument("--device", default="default.qubit", help="PennyLane simulator for training and scoring")
     search.add_argument("--artifacts", help="folder for trained weights (default: beside the SQLite file)")
+    search.add_argument("--address", help="Ray cluster to run workers on: auto or HOST:PORT (default: a local Ray)")
+    search.add_argument("--trial-timeout", type=float, metavar="S", help="fail a trial after S seconds, free its worker")
+    search.add_argument("--max-retries", type=int, default=2, help="retries of a trial whose worker died (default 2)")
+    search.add_argument(
+        "--resume", action="store_true", help="continue --study after its driver stopped, to the trial count it began with"
+    )
     search.set_defaults(func=cmd_search)
 
     studies = sub.add_parser("studies", help="list studies or show one")

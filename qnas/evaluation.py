@@ -33,7 +33,7 @@ from qnas.devices import DeviceConfig, check_capacity
 from qnas.errors import QnasError, TaskError
 from qnas.models import build_model, count_parameters
 from qnas.spec import CandidateSpec
-from qnas.training import Report, accuracy, train_classifier, train_variational
+from qnas.training import EVAL_CHUNK, Report, accuracy, train_classifier, train_variational
 
 STATUSES = ("ok", "failed", "pruned")
 TRAINING_DEVICE = DeviceConfig("default.qubit")
@@ -76,6 +76,8 @@ class EvalResult:
     model_config: dict[str, Any] | None = None
     weights: dict[str, np.ndarray] | None = None
     spec_hash: str = ""
+    worker: dict[str, Any] | None = None
+    """Where it ran ({"node_id", "pid"}); set by the executor, not by `evaluate`."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,12 +89,13 @@ class EvalResult:
             "error": self.error,
             "model_config": self.model_config,
             "spec_hash": self.spec_hash,
+            "worker": self.worker,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EvalResult:
         """Rebuild a result from `to_dict()` output (weights are not part of it)."""
-        known = {"status", "value", "metrics", "baseline", "history", "error", "model_config", "spec_hash"}
+        known = {"status", "value", "metrics", "baseline", "history", "error", "model_config", "spec_hash", "worker"}
         return cls(**{key: value for key, value in data.items() if key in known})
 
     @property
@@ -236,9 +239,11 @@ def evaluate(
         check_compatible(spec, task)
         classification = task.kind == "classification"
         batch_size = spec.training.batch_size if classification else 1
-        check_capacity(TRAINING_DEVICE, spec.n_qubits, batch_size)
+        # Validation and scoring run EVAL_CHUNK rows per circuit call: check the larger of the two.
+        simulated_rows = max(batch_size, EVAL_CHUNK) if classification else 1
+        check_capacity(TRAINING_DEVICE, spec.n_qubits, simulated_rows)
         if device != TRAINING_DEVICE:
-            check_capacity(device, spec.n_qubits, 1)
+            check_capacity(device, spec.n_qubits, simulated_rows)
         epochs = spec.training.epochs if budget.max_epochs is None else min(spec.training.epochs, budget.max_epochs)
 
         config = make_model_config(spec, task)
@@ -289,9 +294,7 @@ def evaluate(
         metrics.update(_score(model, config, spec, task, device, budget.seed))
         baseline = None
         if classification:
-            baseline = mlp_baseline(
-                task, metrics["n_params"], spec.training.batch_size, spec.training.epochs, budget.seed
-            )
+            baseline = mlp_baseline(task, metrics["n_params"], epochs, budget.seed)
         value = metrics["val_accuracy" if classification else task.metric]
         if not math.isfinite(value):
             raise QnasError(f"the scored {task.metric} is {value}; the trained model produces non-finite outputs")

@@ -6,6 +6,7 @@ driver (`--workers 0`, for debugging and unit tests) or on a Ray worker (`qnas.r
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
@@ -103,13 +104,18 @@ class InProcessExecutor(Executor):
         if not self._queue:
             return []
         job = self._queue.popleft()
-        return [(job, run_job(job, self._tasks, lambda step, value: self._on_report(job.id, step, value)))]
+        result = run_job(job, self._tasks, lambda step, value: self._on_report(job.id, step, value))
+        result.worker = {"node_id": "driver", "pid": os.getpid()}
+        return [(job, result)]
 
 
-def make_executor(workers: int, on_report: ReportHandler) -> Executor:
-    """`workers == 0` evaluates in-process; otherwise a pool of that many Ray actors."""
+def make_executor(
+    workers: int, on_report: ReportHandler, address: str | None = None, trial_timeout: float | None = None
+) -> Executor:
+    """`workers == 0` evaluates in-process; otherwise a pool of that many Ray actors, on a local
+    Ray or on the cluster at `address`."""
     if workers == 0:
         return InProcessExecutor(on_report)
     from qnas.ray_executor import RayExecutor
 
-    return RayExecutor(workers, on_report)
+    return RayExecutor(workers, on_report, address=address, trial_timeout=trial_timeout)

@@ -22,6 +22,7 @@ class SearchCounts:
     pruned: int = 0
     failed: int = 0
     duplicates: int = 0
+    retried: int = 0
     best: float | None = None
     best_trial: int | None = None
     started: float = field(default_factory=time.monotonic)
@@ -30,7 +31,7 @@ class SearchCounts:
         best = "-" if self.best is None else f"{self.best:.4g} (trial {self.best_trial})"
         return (
             f"running {self.running} | ok {self.ok} | pruned {self.pruned} | failed {self.failed} | "
-            f"reused {self.duplicates} | best {metric} {best}"
+            f"reused {self.duplicates} | retried {self.retried} | best {metric} {best}"
         )
 
 
@@ -80,6 +81,13 @@ class SearchProgress:
         )
         if self._bar is None:
             self.console.print(f"        {c.status_line(self.metric)}", highlight=False, soft_wrap=True)
+        self._refresh()
+
+    def retrying(self, trial: int, summary: str, reason: str) -> None:
+        """A trial lost to its worker: recorded as failed, proposed again, not counted as done."""
+        self.counts.running = max(0, self.counts.running - 1)
+        self.counts.retried += 1
+        self.console.print(f"trial {trial} failed: {reason}; retrying it as a new trial | {summary}", highlight=False, soft_wrap=True)
         self._refresh()
 
     def _refresh(self) -> None:

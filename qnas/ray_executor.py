@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import traceback
 from typing import Any
 
@@ -52,41 +53,60 @@ class EvalWorker:
 
         torch.set_num_threads(1)
         self._tasks = TaskCache()
+        self._where = {"node_id": ray.get_runtime_context().get_node_id(), "pid": os.getpid()}
 
     def evaluate(self, job: Job, broker: Any) -> EvalResult:
         def report(step: int, value: float) -> bool:
             return ray.get(broker.report.remote(job.id, step, value))
 
-        return run_job(job, self._tasks, report)
+        result = run_job(job, self._tasks, report)
+        result.worker = self._where
+        return result
 
 
 def _failed(job: Job, reason: str) -> EvalResult:
     return EvalResult(status="failed", error=reason, spec_hash=CandidateSpec.from_dict(job.spec).hash)
 
 
-class RayExecutor(Executor):
-    """A fixed pool of `workers` actors on the local Ray (started here) or an already running one."""
+def _new_worker() -> Any:
+    # Actor-level env vars merge with a job's runtime_env (`ray job submit --runtime-env-json`).
+    return EvalWorker.options(runtime_env={"env_vars": WORKER_ENV}).remote()
 
-    def __init__(self, workers: int, on_report: ReportHandler) -> None:
-        self._started_ray = not ray.is_initialized()
-        if self._started_ray:
-            for key, value in WORKER_ENV.items():
-                os.environ.setdefault(key, value)
-            # Ray >= 2.50 turns on token auth for new heads; a private loopback cluster does not need it.
-            os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-            ray.init(
-                num_cpus=workers,
-                include_dashboard=False,
-                log_to_driver=False,
-                logging_level=logging.WARNING,
-                _node_ip_address="127.0.0.1",
-                runtime_env={"env_vars": WORKER_ENV},
-            )
+
+def connect(address: str | None) -> bool:
+    """Join the cluster at `address` (or $RAY_ADDRESS, as under `ray job submit`), else start a
+    private local Ray bound to loopback. Returns True when this call started Ray."""
+    if ray.is_initialized():
+        return False
+    quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
+    if address or os.environ.get("RAY_ADDRESS"):
+        ray.init(address=address, **quiet)
+        return False
+    for key, value in WORKER_ENV.items():
+        os.environ.setdefault(key, value)
+    # Ray >= 2.50 turns on token auth for new heads; a private loopback Ray does not need it.
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    ray.init(_node_ip_address="127.0.0.1", **quiet)
+    return True
+
+
+class RayExecutor(Executor):
+    """A fixed pool of `workers` actors on a local Ray (started here) or a running cluster.
+
+    `trial_timeout` (seconds) bounds one evaluation: past it the worker is killed, the job fails
+    with "timed out after S s", and a fresh worker takes the freed slot.
+    """
+
+    def __init__(
+        self, workers: int, on_report: ReportHandler, address: str | None = None, trial_timeout: float | None = None
+    ) -> None:
+        self._started_ray = connect(address)
         self.capacity = workers
         self._on_report = on_report
+        self._trial_timeout = trial_timeout
         self._broker = PruningBroker.remote()
-        self._idle = [EvalWorker.remote() for _ in range(workers)]
-        self._running: dict[ray.ObjectRef, tuple[Job, Any]] = {}
+        self._idle = [_new_worker() for _ in range(workers)]
+        self._running: dict[ray.ObjectRef, tuple[Job, Any, float]] = {}
 
     @property
     def running(self) -> int:
@@ -94,26 +114,39 @@ class RayExecutor(Executor):
 
     def submit(self, job: Job) -> None:
         actor = self._idle.pop()
-        self._running[actor.evaluate.remote(job, self._broker)] = (job, actor)
+        self._running[actor.evaluate.remote(job, self._broker)] = (job, actor, time.monotonic())
 
     def poll(self, timeout: float) -> list[tuple[Job, EvalResult]]:
         self._relay_reports()
         if not self._running:
             return []
         ready, _ = ray.wait(list(self._running), num_returns=len(self._running), timeout=timeout)
-        finished = []
-        for ref in ready:
-            job, actor = self._running.pop(ref)
-            try:
-                result = ray.get(ref)
-            except RayActorError as exc:
-                result = _failed(job, f"worker died: {exc}")
-                actor = EvalWorker.remote()
-            except RayTaskError as exc:
-                result = _failed(job, f"worker raised: {exc.cause!r}\n{traceback.format_exc()}")
-            self._idle.append(actor)
-            finished.append((job, result))
-        return finished
+        finished = [self._collect(ref) for ref in ready]
+        return finished + self._expire_overdue()
+
+    def _collect(self, ref: ray.ObjectRef) -> tuple[Job, EvalResult]:
+        job, actor, _ = self._running.pop(ref)
+        try:
+            result = ray.get(ref)
+        except RayActorError as exc:
+            result = _failed(job, f"worker died: {exc}")
+            actor = _new_worker()
+        except RayTaskError as exc:
+            result = _failed(job, f"worker raised: {exc.cause!r}\n{traceback.format_exc()}")
+        self._idle.append(actor)
+        return job, result
+
+    def _expire_overdue(self) -> list[tuple[Job, EvalResult]]:
+        if self._trial_timeout is None:
+            return []
+        now, expired = time.monotonic(), []
+        for ref, (job, actor, started) in list(self._running.items()):
+            if now - started > self._trial_timeout:
+                del self._running[ref]
+                ray.kill(actor, no_restart=True)
+                self._idle.append(_new_worker())
+                expired.append((job, _failed(job, f"timed out after {self._trial_timeout:g} s")))
+        return expired
 
     def _relay_reports(self) -> None:
         try:
@@ -125,7 +158,7 @@ class RayExecutor(Executor):
                 self._broker.stop.remote(job_id)
 
     def shutdown(self) -> None:
-        for actor in self._idle + [actor for _, actor in self._running.values()]:
+        for actor in self._idle + [actor for _, actor, _ in self._running.values()]:
             ray.kill(actor)
         ray.kill(self._broker)
         if self._started_ray:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+from optuna.trial import TrialState
 
 from qnas.agents import OptunaProposer, Proposal, make_sampler
 from qnas.agents.optuna_proposer import SAMPLERS, make_pruner
@@ -23,7 +24,7 @@ from qnas.evaluation import EvalResult
 from qnas.executor import Job, make_executor
 from qnas.progress import SearchCounts, SearchProgress
 from qnas.search_spaces import load_space
-from qnas.study import DEFAULT_STORAGE, check_storage_url, default_artifact_dir, open_study
+from qnas.study import DEFAULT_STORAGE, check_storage_url, default_artifact_dir, load_study, open_study
 from qnas.tasks import make_task
 
 POLL_SECONDS = 0.1
@@ -33,11 +34,16 @@ DEFAULT_SPACES = {"classification": "classification", "vqe": "vqe_gates", "state
 
 @dataclass(frozen=True)
 class SearchConfig:
-    """What `qnas search` was asked to do; every field has the quickstart's default."""
+    """What `qnas search` was asked to do; every field has the quickstart's default.
+
+    `trials` counts finished trials (ok, pruned or failed); trials lost to a dead worker and
+    retried, or interrupted with their driver, do not count. With `resume`, the search runs on
+    to the count recorded when the study's search started, and `trials` must be None.
+    """
 
     space: str | None = None
     task: dict[str, Any] = field(default_factory=lambda: {"name": "moons"})
-    trials: int = 20
+    trials: int | None = 20
     workers: int = 2
     storage: str = DEFAULT_STORAGE
     study: str | None = None
@@ -46,6 +52,10 @@ class SearchConfig:
     seed: int = 0
     device: dict[str, Any] = field(default_factory=lambda: {"name": "default.qubit"})
     artifact_dir: str | None = None
+    address: str | None = None
+    trial_timeout: float | None = None
+    max_retries: int = 2
+    resume: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,13 +68,13 @@ class SearchOutcome:
 
 def _reuse(result: EvalResult) -> EvalResult:
     """A duplicate trial records the original's scores; weights stay with the original trial."""
-    return replace(result, weights=None, metrics={**result.metrics, "wall_time_s": 0.0})
+    return replace(result, weights=None, worker=None, metrics={**result.metrics, "wall_time_s": 0.0})
 
 
 def _previous_results(study: optuna.Study) -> dict[str, tuple[int, EvalResult]]:
     """Finished trials of a continued study, by spec hash, so their specs are not trained again."""
     known: dict[str, tuple[int, EvalResult]] = {}
-    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         attrs = trial.user_attrs
         if "spec_hash" in attrs and "duplicate_of" not in attrs:
             known[attrs["spec_hash"]] = (
@@ -82,28 +92,62 @@ def _previous_results(study: optuna.Study) -> dict[str, tuple[int, EvalResult]]:
     return known
 
 
-def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> SearchOutcome:
-    """Run `config.trials` trials into the study and return the counts."""
-    if config.trials < 1:
+def _counts_toward_target(trial: optuna.trial.FrozenTrial) -> bool:
+    """Finished trials count; ones retried after a dead worker or interrupted with their driver do not."""
+    finished = trial.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+    return finished and not trial.user_attrs.get("retried") and not trial.user_attrs.get("interrupted")
+
+
+def _fail_interrupted(study: optuna.Study) -> int:
+    """Mark trials a dead driver left RUNNING as failed, with the reason; return how many."""
+    stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    for frozen in stale:
+        trial = optuna.trial.Trial(study, frozen._trial_id)
+        trial.set_user_attr("interrupted", True)
+        trial.set_user_attr("fail_reason", "interrupted: its driver stopped before the trial finished (marked on --resume)")
+        study.tell(frozen.number, state=TrialState.FAIL)
+    return len(stale)
+
+
+def _check_settings(config: SearchConfig) -> None:
+    """Refuse settings that cannot work, before any study is opened."""
+    if config.resume and config.trials is not None:
+        raise QnasError("--resume continues to the trial count the search started with; drop --trials.")
+    if not config.resume and (config.trials is None or config.trials < 1):
         raise QnasError(f"--trials = {config.trials} must be at least 1.")
+    if config.resume and not config.study:
+        raise QnasError("--resume needs --study NAME: the study to continue.")
     if config.workers < 0:
         raise QnasError(f"--workers = {config.workers} must be 0 (in-process) or more (Ray workers).")
+    if config.workers == 0 and (config.address or config.trial_timeout):
+        raise QnasError("--address and --trial-timeout need Ray workers: set --workers 1 or more.")
+    if config.trial_timeout is not None and config.trial_timeout <= 0:
+        raise QnasError(f"--trial-timeout = {config.trial_timeout} must be a positive number of seconds.")
+    if config.max_retries < 0:
+        raise QnasError(f"--max-retries = {config.max_retries} must be 0 or more.")
     if config.sampler not in SAMPLERS:
         raise QnasError(not_allowed("--sampler", config.sampler, SAMPLERS))
+
+
+def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> SearchOutcome:
+    """Run trials into the study until it holds the requested count, and return the counts."""
+    _check_settings(config)
     task = make_task(config.task)
     space = load_space(config.space or DEFAULT_SPACES[task.kind])
     space.check_task_kind(task.kind)
     device = DeviceConfig.from_dict(config.device)
     check_storage_url(config.storage)
     pruner = make_pruner(config.pruner)
-
     study_name = config.study or f"{task.name}-{space.name}"
+    if config.resume:
+        load_study(config.storage, study_name)  # it must exist: explains which studies do otherwise
+
     artifact_dir = Path(config.artifact_dir) if config.artifact_dir else default_artifact_dir(config.storage)
     study = open_study(
         config.storage,
         study_name,
         direction=task.direction,
-        sampler=make_sampler(config.sampler, config.seed, config.trials),
+        sampler=make_sampler(config.sampler, config.seed, config.trials or 20),
         pruner=pruner,
         attrs={
             "task": task.config(),
@@ -113,53 +157,70 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
             "artifact_dir": str(artifact_dir.resolve()),
         },
     )
+    if config.resume:
+        _fail_interrupted(study)
+    done_before = sum(_counts_toward_target(t) for t in study.get_trials(deepcopy=False))
+    target = study.user_attrs.get("trials_requested", done_before) if config.resume else done_before + config.trials
+    study.set_user_attr("trials_requested", target)
+    todo = max(0, target - done_before)
+
     proposer = OptunaProposer(study, space, task.required_qubits, config.sampler)
-    progress = progress or SearchProgress(config.trials, task.metric, task.direction)
+    progress = progress or SearchProgress(todo, task.metric, task.direction)
     known = _previous_results(study)
     start = time.monotonic()
-
-    executor = make_executor(config.workers, on_report=proposer.report)
+    executor = make_executor(config.workers, proposer.report, config.address, config.trial_timeout)
     running: dict[int, Proposal] = {}
     in_flight: dict[str, int] = {}
     waiting: dict[str, list[Proposal]] = defaultdict(list)
+    retries: dict[str, int] = defaultdict(int)
+    to_retry: list[Proposal] = []
     asked = finished = 0
 
-    def finish(proposal: Proposal, result: EvalResult, duplicate_of: int | None = None) -> None:
+    def finish(proposal: Proposal, result: EvalResult, attrs: dict[str, Any] | None = None) -> None:
         nonlocal finished
-        proposer.tell(proposal.id, result, duplicate_of=duplicate_of)
+        proposer.tell(proposal.id, result, attrs=attrs)
         finished += 1
-        reason = (result.error or "").splitlines()[0] if result.error else ""
-        progress.finished(
-            proposal.id, result.status, result.value, proposal.spec.summary(), reason, reused=duplicate_of is not None
-        )
+        reused = bool(attrs and "duplicate_of" in attrs)
+        progress.finished(proposal.id, result.status, result.value, proposal.spec.summary(), result.reason or "", reused)
+
+    def submit(proposal: Proposal) -> None:
+        in_flight[proposal.spec.hash] = proposal.id
+        running[proposal.id] = proposal
+        job = Job(proposal.id, proposal.spec.to_dict(), task.config(), device.to_dict(), {"seed": config.seed})
+        executor.submit(job)
+        progress.started()
 
     try:
-        while finished < config.trials:
-            while asked < config.trials and executor.running < executor.capacity:
+        while finished < todo:
+            while executor.running < executor.capacity and (to_retry or asked < todo):
+                if to_retry:
+                    submit(proposer.retry(to_retry.pop()))
+                    continue
                 proposal = proposer.ask()
                 asked += 1
                 key = proposal.spec.hash
                 if key in known:
                     number, result = known[key]
-                    finish(proposal, _reuse(result), duplicate_of=number)
+                    finish(proposal, _reuse(result), {"duplicate_of": number})
                 elif key in in_flight:
                     waiting[key].append(proposal)
                 else:
-                    in_flight[key] = proposal.id
-                    running[proposal.id] = proposal
-                    executor.submit(
-                        Job(proposal.id, proposal.spec.to_dict(), task.config(), device.to_dict(), {"seed": config.seed})
-                    )
-                    progress.started()
+                    submit(proposal)
             for job, result in executor.poll(timeout=POLL_SECONDS):
                 proposal = running.pop(job.id)
                 key = proposal.spec.hash
                 del in_flight[key]
+                if (result.reason or "").startswith("worker died") and retries[key] < config.max_retries:
+                    retries[key] += 1
+                    proposer.tell(proposal.id, result, attrs={"retried": True})
+                    progress.retrying(proposal.id, proposal.spec.summary(), result.reason or "")
+                    to_retry.append(proposal)
+                    continue
                 finish(proposal, result)
                 if result.status == "ok":
                     known[key] = (proposal.id, result)
                 for duplicate in waiting.pop(key, []):
-                    finish(duplicate, _reuse(result), duplicate_of=proposal.id)
+                    finish(duplicate, _reuse(result), {"duplicate_of": proposal.id})
     finally:
         executor.shutdown()
         progress.close()

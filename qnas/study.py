@@ -107,7 +107,7 @@ def record_result(
     spec: CandidateSpec,
     result: EvalResult,
     proposer: str,
-    duplicate_of: int | None = None,
+    attrs: dict[str, Any] | None = None,
 ) -> None:
     """Store a result on its trial and finish the trial.
 
@@ -126,8 +126,10 @@ def record_result(
         trial.set_user_attr("baseline", result.baseline)
     if result.history:
         trial.set_user_attr("history", result.history)
-    if duplicate_of is not None:
-        trial.set_user_attr("duplicate_of", duplicate_of)
+    if result.worker:
+        trial.set_user_attr("worker", result.worker)
+    for key, value in (attrs or {}).items():
+        trial.set_user_attr(key, value)
     if result.error:
         trial.set_user_attr("fail_reason", result.error.splitlines()[0][:1000])
     if result.status == "ok" and result.model_config is not None:

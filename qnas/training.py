@@ -39,7 +39,6 @@ class TrainResult:
     history: list[float] = field(default_factory=list)
     epochs_run: int = 0
     pruned: bool = False
-    best_epoch: int = 0
     last_reported: float | None = None
 
 
@@ -123,7 +122,7 @@ def train_classifier(
         result.history.append(val_accuracy)
         result.epochs_run = epoch
         if val_accuracy > best_accuracy:
-            best_accuracy, result.best_epoch = val_accuracy, epoch
+            best_accuracy = val_accuracy
             best_state = copy.deepcopy(model.state_dict())
 
         if _pruned(report, epoch, epochs, val_accuracy, result):
@@ -165,7 +164,7 @@ def train_variational(
         result.history.append(value)
         result.epochs_run = epoch
         if loss.item() < best_loss:
-            best_loss, result.best_epoch = loss.item(), epoch
+            best_loss = loss.item()
             best_state = copy.deepcopy(model.state_dict())
         optimizer.zero_grad()
         loss.backward()
@@ -173,6 +172,12 @@ def train_variational(
 
         if _pruned(report, epoch, epochs, value, result):
             break
+    else:
+        # Score the last step's update too, so N epochs mean N evaluated updates.
+        with torch.no_grad():
+            loss, _ = objective(model())
+        if loss.item() < best_loss:
+            best_state = copy.deepcopy(model.state_dict())
 
     model.load_state_dict(best_state)
     return result

@@ -72,7 +72,7 @@ def test_killed_worker_fails_one_trial_and_is_replaced() -> None:
         spec = CandidateSpec(n_qubits=2, training=TrainingSpec(epochs=400))
         executor.submit(_job(0, spec))
         time.sleep(3)
-        (actor,) = [actor for _, actor in executor._running.values()]
+        (actor,) = [actor for _, actor, _ in executor._running.values()]
         ray.kill(actor, no_restart=True)
         [(_, result)] = _poll_all(executor)
         assert result.status == "failed" and result.error.startswith("worker died")
