@@ -50,6 +50,9 @@ class Proposer(ABC):
     def retry(self, proposal: Proposal) -> Proposal:
         """Propose the same candidate again, as a new proposal (after its worker died)."""
 
+    def close(self, reason: str) -> None:
+        """The search stops: finish whatever was asked and not told, recording `reason`."""
+
     def report(self, proposal_id: int, step: int, value: float) -> bool:
         """Take an intermediate objective value; return True to stop (prune) that evaluation."""
         return False

@@ -59,7 +59,13 @@ class OptunaProposer(Proposer):
 
     def ask(self) -> Proposal:
         trial = self.study.ask()
-        spec = self.space.sample(trial, required_qubits=self.required_qubits)
+        try:
+            spec = self.space.sample(trial, required_qubits=self.required_qubits)
+        except Exception as exc:
+            # Never leave a RUNNING trial behind: with a constant liar it would bias sampling for good.
+            trial.set_user_attr("fail_reason", f"could not sample a candidate: {exc}")
+            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            raise
         self._pending[trial.number] = (trial, spec)
         return Proposal(id=trial.number, spec=spec, params=dict(trial.params))
 
@@ -73,6 +79,14 @@ class OptunaProposer(Proposer):
     def tell(self, proposal_id: int, result: EvalResult, *, attrs: dict[str, Any] | None = None) -> None:
         trial, spec = self._pending.pop(proposal_id)
         record_result(self.study, trial, spec, result, proposer=self.name, attrs=attrs)
+
+    def close(self, reason: str) -> None:
+        """Fail the trials still pending (the search was interrupted), so none stays RUNNING."""
+        for trial, _ in self._pending.values():
+            trial.set_user_attr("interrupted", True)
+            trial.set_user_attr("fail_reason", f"interrupted: {reason}")
+            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        self._pending.clear()
 
     def retry(self, proposal: Proposal) -> Proposal:
         """Enqueue the same parameters; the next ask takes them (Optuna's `enqueue_trial`)."""

@@ -15,7 +15,6 @@ from typing import Any
 from qnas.errors import QnasError
 
 DASHBOARD_HOST = "127.0.0.1"
-DEFAULT_TRIALS = 20
 
 
 def _parse_task_args(pairs: list[str]) -> dict[str, Any]:
@@ -54,7 +53,8 @@ def _console() -> Any:
 def cmd_search(args: argparse.Namespace) -> int:
     import optuna
 
-    from qnas.search import SearchConfig, run_search
+    from qnas.redaction import redact_url
+    from qnas.search import DEFAULT_TRIALS, SearchConfig, run_search
     from qnas.study import load_study
     from qnas.study_tables import best_trials_table
 
@@ -82,7 +82,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     c = outcome.counts
     console.print(
         f"study {outcome.study_name!r}: {c.ok} ok, {c.pruned} pruned, {c.failed} failed, {c.duplicates} reused "
-        f"in {outcome.wall_time_s:.0f} s.\nNext: qnas export --study {outcome.study_name} --storage {args.storage} --out DIR"
+        f"in {outcome.wall_time_s:.0f} s.\n"
+        f"Next: qnas export --study {outcome.study_name} --storage {redact_url(args.storage)} --out DIR"
     )
     return 0
 
@@ -103,6 +104,7 @@ def cmd_studies(args: argparse.Namespace) -> int:
 def cmd_dashboard(args: argparse.Namespace) -> int:
     import optuna_dashboard
 
+    from qnas.redaction import redact_url
     from qnas.study import artifact_store, check_storage_url, load_study
 
     check_storage_url(args.storage, must_exist=True)
@@ -112,7 +114,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         study = load_study(args.storage, args.study)
         store = artifact_store(study) if "artifact_dir" in study.user_attrs else None
         url += f"studies/{study._study_id}"
-    print(f"optuna-dashboard serving {args.storage} at {url} (Ctrl-C to stop)", flush=True)
+    print(f"optuna-dashboard serving {redact_url(args.storage)} at {url} (Ctrl-C to stop)", flush=True)
     optuna_dashboard.run_server(args.storage, host=args.host, port=args.port, artifact_store=store)
     return 0
 
@@ -170,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--task-arg", action="append", default=[], metavar="KEY=VALUE", help="task option, e.g. n=6")
     search.add_argument("--data", help="CSV file (with --task csv)")
     search.add_argument("--target", help="target column of the CSV (with --task csv)")
-    search.add_argument("--trials", type=int, help=f"finished trials to add (default {DEFAULT_TRIALS})")
+    search.add_argument("--trials", type=int, help="finished trials to add (default 20)")
     search.add_argument("--workers", type=int, default=2, help="Ray workers; 0 evaluates in-process")
     search.add_argument("--storage", default=DEFAULT_STORAGE, help="Optuna storage URL")
     search.add_argument("--study", help="study name (default: TASK-SPACE)")

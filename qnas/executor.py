@@ -49,16 +49,17 @@ class TaskCache:
 
 
 def run_job(job: Job, tasks: TaskCache, report: Callable[[int, float], bool] | None) -> EvalResult:
-    """Rebuild the job's objects and evaluate; shared by every executor."""
-    from qnas.devices import DeviceConfig
-
-    return evaluate(
-        CandidateSpec.from_dict(job.spec),
-        tasks.get(job.task),
-        DeviceConfig.from_dict(job.device),
-        Budget(**job.budget),
-        report=report,
-    )
+    """Build the job's task and evaluate; shared by every executor. Like `evaluate`, it never
+    raises: a task that cannot be built here (a CSV missing on this node) fails the one trial."""
+    try:
+        task = tasks.get(job.task)
+    except Exception as exc:
+        return EvalResult(
+            status="failed",
+            error=f"task could not be built on this worker: {exc}",
+            spec_hash=CandidateSpec.from_dict(job.spec).hash,
+        )
+    return evaluate(job.spec, task, job.device, Budget.from_dict(job.budget), report=report)
 
 
 class Executor(ABC):

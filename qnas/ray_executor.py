@@ -15,8 +15,9 @@ import traceback
 from typing import Any
 
 import ray
-from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
+from ray.exceptions import GetTimeoutError, RayActorError, RayError, RayTaskError
 
+from qnas.errors import QnasError
 from qnas.evaluation import EvalResult
 from qnas.executor import Executor, Job, ReportHandler, TaskCache, run_job
 from qnas.spec import CandidateSpec
@@ -73,9 +74,10 @@ def _new_worker() -> Any:
     return EvalWorker.options(runtime_env={"env_vars": WORKER_ENV}).remote()
 
 
-def connect(address: str | None) -> bool:
+def connect(address: str | None, workers: int) -> bool:
     """Join the cluster at `address` (or $RAY_ADDRESS, as under `ray job submit`), else start a
-    private local Ray bound to loopback. Returns True when this call started Ray."""
+    private local Ray bound to loopback with a CPU slot per worker (at least one per core).
+    Returns True when this call started Ray."""
     if ray.is_initialized():
         return False
     quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
@@ -86,7 +88,7 @@ def connect(address: str | None) -> bool:
         os.environ.setdefault(key, value)
     # Ray >= 2.50 turns on token auth for new heads; a private loopback Ray does not need it.
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    ray.init(_node_ip_address="127.0.0.1", **quiet)
+    ray.init(num_cpus=max(workers, os.cpu_count() or 1), _node_ip_address="127.0.0.1", **quiet)
     return True
 
 
@@ -100,7 +102,15 @@ class RayExecutor(Executor):
     def __init__(
         self, workers: int, on_report: ReportHandler, address: str | None = None, trial_timeout: float | None = None
     ) -> None:
-        self._started_ray = connect(address)
+        self._started_ray = connect(address, workers)
+        cpus = ray.cluster_resources().get("CPU", 0)
+        if workers > cpus:
+            if self._started_ray:
+                ray.shutdown()
+            raise QnasError(
+                f"--workers = {workers} needs {workers} CPUs, but the Ray cluster has {cpus:g}; "
+                "lower --workers or add nodes (each worker takes one CPU)."
+            )
         self.capacity = workers
         self._on_report = on_report
         self._trial_timeout = trial_timeout
@@ -121,6 +131,7 @@ class RayExecutor(Executor):
         if not self._running:
             return []
         ready, _ = ray.wait(list(self._running), num_returns=len(self._running), timeout=timeout)
+        self._relay_reports()  # again: a finishing job's last report must reach its trial before tell
         finished = [self._collect(ref) for ref in ready]
         return finished + self._expire_overdue()
 
@@ -133,6 +144,10 @@ class RayExecutor(Executor):
             actor = _new_worker()
         except RayTaskError as exc:
             result = _failed(job, f"worker raised: {exc.cause!r}\n{traceback.format_exc()}")
+        except RayError as exc:  # lost objects, out-of-memory kills, dead nodes: one failed trial
+            result = _failed(job, f"worker died: {type(exc).__name__}: {exc}")
+            ray.kill(actor, no_restart=True)
+            actor = _new_worker()
         self._idle.append(actor)
         return job, result
 

@@ -17,10 +17,10 @@ import optuna
 from optuna.trial import TrialState
 
 from qnas.agents import OptunaProposer, Proposal, make_sampler
-from qnas.agents.optuna_proposer import SAMPLERS, make_pruner
+from qnas.agents.optuna_proposer import make_pruner
 from qnas.devices import DeviceConfig
-from qnas.errors import QnasError, not_allowed
-from qnas.evaluation import EvalResult
+from qnas.errors import QnasError
+from qnas.evaluation import Budget, EvalResult
 from qnas.executor import Job, make_executor
 from qnas.progress import SearchCounts, SearchProgress
 from qnas.search_spaces import load_space
@@ -28,6 +28,7 @@ from qnas.study import DEFAULT_STORAGE, check_storage_url, default_artifact_dir,
 from qnas.tasks import make_task
 
 POLL_SECONDS = 0.1
+DEFAULT_TRIALS = 20
 DEFAULT_SPACES = {"classification": "classification", "vqe": "vqe_gates", "state_prep": "state_prep"}
 """The shipped space used when `--space` is not given, by task kind."""
 
@@ -43,7 +44,7 @@ class SearchConfig:
 
     space: str | None = None
     task: dict[str, Any] = field(default_factory=lambda: {"name": "moons"})
-    trials: int | None = 20
+    trials: int | None = DEFAULT_TRIALS
     workers: int = 2
     storage: str = DEFAULT_STORAGE
     study: str | None = None
@@ -71,12 +72,13 @@ def _reuse(result: EvalResult) -> EvalResult:
     return replace(result, weights=None, worker=None, metrics={**result.metrics, "wall_time_s": 0.0})
 
 
-def _previous_results(study: optuna.Study) -> dict[str, tuple[int, EvalResult]]:
-    """Finished trials of a continued study, by spec hash, so their specs are not trained again."""
+def _previous_results(study: optuna.Study, seed: int) -> dict[str, tuple[int, EvalResult]]:
+    """Finished trials of a continued study with the same seed, by spec hash, so their specs are
+    not trained again."""
     known: dict[str, tuple[int, EvalResult]] = {}
     for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         attrs = trial.user_attrs
-        if "spec_hash" in attrs and "duplicate_of" not in attrs:
+        if "spec_hash" in attrs and "duplicate_of" not in attrs and attrs.get("seed") == seed:
             known[attrs["spec_hash"]] = (
                 trial.number,
                 EvalResult(
@@ -125,8 +127,6 @@ def _check_settings(config: SearchConfig) -> None:
         raise QnasError(f"--trial-timeout = {config.trial_timeout} must be a positive number of seconds.")
     if config.max_retries < 0:
         raise QnasError(f"--max-retries = {config.max_retries} must be 0 or more.")
-    if config.sampler not in SAMPLERS:
-        raise QnasError(not_allowed("--sampler", config.sampler, SAMPLERS))
 
 
 def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> SearchOutcome:
@@ -138,6 +138,7 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
     device = DeviceConfig.from_dict(config.device)
     check_storage_url(config.storage)
     pruner = make_pruner(config.pruner)
+    make_sampler(config.sampler, config.seed, 1)  # validates the name before the study is opened
     study_name = config.study or f"{task.name}-{space.name}"
     if config.resume:
         load_study(config.storage, study_name)  # it must exist: explains which studies do otherwise
@@ -147,7 +148,6 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
         config.storage,
         study_name,
         direction=task.direction,
-        sampler=make_sampler(config.sampler, config.seed, config.trials or 20),
         pruner=pruner,
         attrs={
             "task": task.config(),
@@ -157,6 +157,9 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
             "artifact_dir": str(artifact_dir.resolve()),
         },
     )
+    # A continued study gets a sampler seeded past its earlier trials: the same seed again would
+    # propose the first run's candidates again.
+    study.sampler = make_sampler(config.sampler, config.seed + len(study.trials), config.trials or DEFAULT_TRIALS)
     if config.resume:
         _fail_interrupted(study)
     done_before = sum(_counts_toward_target(t) for t in study.get_trials(deepcopy=False))
@@ -165,10 +168,10 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
     todo = max(0, target - done_before)
 
     proposer = OptunaProposer(study, space, task.required_qubits, config.sampler)
+    task_config = task.config()
     progress = progress or SearchProgress(todo, task.metric, task.direction)
-    known = _previous_results(study)
+    known = _previous_results(study, config.seed)
     start = time.monotonic()
-    executor = make_executor(config.workers, proposer.report, config.address, config.trial_timeout)
     running: dict[int, Proposal] = {}
     in_flight: dict[str, int] = {}
     waiting: dict[str, list[Proposal]] = defaultdict(list)
@@ -178,7 +181,7 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
 
     def finish(proposal: Proposal, result: EvalResult, attrs: dict[str, Any] | None = None) -> None:
         nonlocal finished
-        proposer.tell(proposal.id, result, attrs=attrs)
+        proposer.tell(proposal.id, result, attrs={"seed": config.seed, **(attrs or {})})
         finished += 1
         reused = bool(attrs and "duplicate_of" in attrs)
         progress.finished(proposal.id, result.status, result.value, proposal.spec.summary(), result.reason or "", reused)
@@ -186,11 +189,13 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
     def submit(proposal: Proposal) -> None:
         in_flight[proposal.spec.hash] = proposal.id
         running[proposal.id] = proposal
-        job = Job(proposal.id, proposal.spec.to_dict(), task.config(), device.to_dict(), {"seed": config.seed})
+        job = Job(proposal.id, proposal.spec.to_dict(), task_config, device.to_dict(), Budget(seed=config.seed).to_dict())
         executor.submit(job)
         progress.started()
 
+    executor = None
     try:
+        executor = make_executor(config.workers, proposer.report, config.address, config.trial_timeout)
         while finished < todo:
             while executor.running < executor.capacity and (to_retry or asked < todo):
                 if to_retry:
@@ -212,7 +217,7 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
                 del in_flight[key]
                 if (result.reason or "").startswith("worker died") and retries[key] < config.max_retries:
                     retries[key] += 1
-                    proposer.tell(proposal.id, result, attrs={"retried": True})
+                    proposer.tell(proposal.id, result, attrs={"seed": config.seed, "retried": True})
                     progress.retrying(proposal.id, proposal.spec.summary(), result.reason or "")
                     to_retry.append(proposal)
                     continue
@@ -221,7 +226,12 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
                     known[key] = (proposal.id, result)
                 for duplicate in waiting.pop(key, []):
                     finish(duplicate, _reuse(result), {"duplicate_of": proposal.id})
+    except BaseException as exc:
+        detail = f": {exc}" if str(exc) else ""
+        proposer.close(f"the search stopped on {type(exc).__name__}{detail}")
+        raise
     finally:
-        executor.shutdown()
+        if executor is not None:
+            executor.shutdown()
         progress.close()
     return SearchOutcome(study_name, config.storage, progress.counts, time.monotonic() - start)

@@ -73,21 +73,22 @@ def open_study(
     name: str,
     *,
     direction: str,
-    sampler: optuna.samplers.BaseSampler,
     pruner: optuna.pruners.BasePruner,
     attrs: dict[str, Any],
 ) -> optuna.Study:
-    """Create a study, or continue one that ran the same task; refuse to mix tasks in one study."""
-    check_storage_url(storage)
-    study = optuna.create_study(
-        storage=storage, study_name=name, direction=direction, sampler=sampler, pruner=pruner, load_if_exists=True
-    )
-    previous = study.user_attrs.get("task")
-    if previous is not None and previous != attrs["task"]:
-        raise QnasError(
-            f"study {name!r} holds a search of task {json.dumps(previous)}, not {json.dumps(attrs['task'])}; "
-            "its trials are kept as they are. Use another --study name for this task."
-        )
+    """Create a study, or continue one that ran the same task on the same device.
+
+    Mixing tasks or devices in one study would compare scores that are not comparable, and would
+    let a continued search reuse results from another device. The caller sets `study.sampler`.
+    """
+    study = optuna.create_study(storage=storage, study_name=name, direction=direction, pruner=pruner, load_if_exists=True)
+    for key in ("task", "device"):
+        previous = study.user_attrs.get(key)
+        if previous is not None and previous != attrs[key]:
+            raise QnasError(
+                f"study {name!r} holds a search with {key} {json.dumps(previous)}, not {json.dumps(attrs[key])}; "
+                f"its trials are kept as they are. Use another --study name for this {key}."
+            )
     if study.direction.name.lower() != direction:
         raise QnasError(f"study {name!r} was created to {study.direction.name.lower()}, not {direction}; use another --study name.")
     for key, value in {**attrs, "qnas_version": __version__}.items():

@@ -12,6 +12,7 @@ from qnas.agents import OptunaProposer
 from qnas.executor import InProcessExecutor, Job
 from qnas.search import SearchConfig, run_search
 from qnas.search_spaces import load_space
+from qnas.spec import CandidateSpec
 from qnas.tasks import make_task
 from tests.conftest import SMALL_MOONS
 
@@ -25,7 +26,7 @@ def counted_evaluations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     real = qnas.executor.evaluate
 
     def spy(spec, *args, **kwargs):
-        calls.append(spec.hash)
+        calls.append(CandidateSpec.from_dict(spec).hash)
         return real(spec, *args, **kwargs)
 
     monkeypatch.setattr(qnas.executor, "evaluate", spy)
@@ -76,10 +77,18 @@ def test_resumed_search_keeps_trials_and_trains_nothing_twice(
     assert sorted(counted_evaluations) == sorted({t.user_attrs["spec_hash"] for t in study.trials})
 
 
-def test_a_study_refuses_a_different_task(tiny_space: str, storage: str) -> None:
+def test_a_study_refuses_a_different_task_or_device(tiny_space: str, storage: str) -> None:
+    """Scores from another task or device are not comparable, and must not be reused."""
     run_search(SearchConfig(space=tiny_space, task=SMALL_MOONS, trials=1, workers=0, storage=storage, study="s"))
-    with pytest.raises(qnas.errors.QnasError, match="holds a search of task .*another --study"):
+    with pytest.raises(qnas.errors.QnasError, match="holds a search with task .*another --study name for this task"):
         run_search(SearchConfig(space=tiny_space, task={"name": "circles"}, trials=1, workers=0, storage=storage, study="s"))
+    with pytest.raises(qnas.errors.QnasError, match="with device .*lightning.qubit.*for this device"):
+        run_search(
+            SearchConfig(
+                space=tiny_space, task=SMALL_MOONS, trials=1, workers=0, storage=storage, study="s",
+                device={"name": "lightning.qubit"},
+            )
+        )
     assert len(optuna.load_study(study_name="s", storage=storage).trials) == 1
 
 
