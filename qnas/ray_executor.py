@@ -1,9 +1,9 @@
-"""Evaluation on a pool of long-lived Ray actors, with pruning decisions relayed by a broker actor.
+"""Evaluation on a pool of long-lived Ray actors, with job events and pruning relayed by a mailbox actor.
 
 Workers stay alive for the whole search so each pays its PennyLane/torch import cost once.
-Workers never see the study: after each epoch a worker posts its objective to the broker and
-learns whether the driver has asked it to stop; the driver drains the broker, consults the
-Optuna pruner, and posts stop requests back.
+Workers never see the study: a worker posts to a mailbox actor when it starts a job and, after
+each epoch, its objective, learning whether the driver has asked it to stop; the driver drains
+the mailbox, consults the Optuna pruner, and posts stop requests back.
 """
 
 from __future__ import annotations
@@ -26,20 +26,25 @@ WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THRE
 
 
 @ray.remote(num_cpus=0)
-class PruningBroker:
-    """Mailbox between workers (intermediate values) and the driver (stop requests)."""
+class JobMailbox:
+    """Between workers (job started, intermediate values) and the driver (stop requests)."""
 
     def __init__(self) -> None:
+        self._started: list[int] = []
         self._reports: list[tuple[int, int, float]] = []
         self._stopped: set[int] = set()
+
+    def started(self, job_id: int) -> None:
+        self._started.append(job_id)
 
     def report(self, job_id: int, step: int, value: float) -> bool:
         self._reports.append((job_id, step, value))
         return job_id in self._stopped
 
-    def drain(self) -> list[tuple[int, int, float]]:
-        reports, self._reports = self._reports, []
-        return reports
+    def drain(self) -> tuple[list[int], list[tuple[int, int, float]]]:
+        started, reports = self._started, self._reports
+        self._started, self._reports = [], []
+        return started, reports
 
     def stop(self, job_id: int) -> None:
         self._stopped.add(job_id)
@@ -56,9 +61,11 @@ class EvalWorker:
         self._tasks = TaskCache()
         self._where = {"node_id": ray.get_runtime_context().get_node_id(), "pid": os.getpid()}
 
-    def evaluate(self, job: Job, broker: Any) -> EvalResult:
+    def evaluate(self, job: Job, mailbox: Any) -> EvalResult:
+        mailbox.started.remote(job.id)
+
         def report(step: int, value: float) -> bool:
-            return ray.get(broker.report.remote(job.id, step, value))
+            return ray.get(mailbox.report.remote(job.id, step, value))
 
         result = run_job(job, self._tasks, report)
         result.worker = self._where
@@ -95,8 +102,9 @@ def connect(address: str | None, workers: int) -> bool:
 class RayExecutor(Executor):
     """A fixed pool of `workers` actors on a local Ray (started here) or a running cluster.
 
-    `trial_timeout` (seconds) bounds one evaluation: past it the worker is killed, the job fails
-    with "timed out after S s", and a fresh worker takes the freed slot.
+    `trial_timeout` (seconds) bounds one evaluation, from the moment its worker starts it (a fresh
+    worker's start-up does not count): past it the worker is killed, the job fails with "timed out
+    after S s", and a fresh worker takes the freed slot.
     """
 
     def __init__(
@@ -114,9 +122,10 @@ class RayExecutor(Executor):
         self.capacity = workers
         self._on_report = on_report
         self._trial_timeout = trial_timeout
-        self._broker = PruningBroker.remote()
+        self._mailbox = JobMailbox.remote()
         self._idle = [_new_worker() for _ in range(workers)]
-        self._running: dict[ray.ObjectRef, tuple[Job, Any, float]] = {}
+        self._running: dict[ray.ObjectRef, tuple[Job, Any]] = {}
+        self._started_at: dict[int, float] = {}
 
     @property
     def running(self) -> int:
@@ -124,19 +133,20 @@ class RayExecutor(Executor):
 
     def submit(self, job: Job) -> None:
         actor = self._idle.pop()
-        self._running[actor.evaluate.remote(job, self._broker)] = (job, actor, time.monotonic())
+        self._running[actor.evaluate.remote(job, self._mailbox)] = (job, actor)
 
     def poll(self, timeout: float) -> list[tuple[Job, EvalResult]]:
-        self._relay_reports()
+        self._relay_mail()
         if not self._running:
             return []
         ready, _ = ray.wait(list(self._running), num_returns=len(self._running), timeout=timeout)
-        self._relay_reports()  # again: a finishing job's last report must reach its trial before tell
+        self._relay_mail()  # again: a finishing job's last report must reach its trial before tell
         finished = [self._collect(ref) for ref in ready]
         return finished + self._expire_overdue()
 
     def _collect(self, ref: ray.ObjectRef) -> tuple[Job, EvalResult]:
-        job, actor, _ = self._running.pop(ref)
+        job, actor = self._running.pop(ref)
+        self._started_at.pop(job.id, None)
         try:
             result = ray.get(ref)
         except RayActorError as exc:
@@ -155,26 +165,31 @@ class RayExecutor(Executor):
         if self._trial_timeout is None:
             return []
         now, expired = time.monotonic(), []
-        for ref, (job, actor, started) in list(self._running.items()):
-            if now - started > self._trial_timeout:
+        for ref, (job, actor) in list(self._running.items()):
+            if now - self._started_at.get(job.id, now) > self._trial_timeout:
                 del self._running[ref]
+                del self._started_at[job.id]
                 ray.kill(actor, no_restart=True)
                 self._idle.append(_new_worker())
                 expired.append((job, _failed(job, f"timed out after {self._trial_timeout:g} s")))
         return expired
 
-    def _relay_reports(self) -> None:
+    def _relay_mail(self) -> None:
+        """Start the timeout clocks of jobs that began, and pass intermediate values to the pruner."""
         try:
-            reports = ray.get(self._broker.drain.remote(), timeout=10)
+            started, reports = ray.get(self._mailbox.drain.remote(), timeout=10)
         except GetTimeoutError:
             return
+        now = time.monotonic()
+        for job_id in started:
+            self._started_at[job_id] = now
         for job_id, step, value in reports:
             if self._on_report(job_id, step, value):
-                self._broker.stop.remote(job_id)
+                self._mailbox.stop.remote(job_id)
 
     def shutdown(self) -> None:
-        for actor in self._idle + [actor for _, actor, _ in self._running.values()]:
+        for actor in self._idle + [actor for _, actor in self._running.values()]:
             ray.kill(actor)
-        ray.kill(self._broker)
+        ray.kill(self._mailbox)
         if self._started_ray:
             ray.shutdown()

@@ -42,5 +42,13 @@ def tiny_space(tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def wide_space(tmp_path: Path) -> str:
+    """Like the tiny space, but every trial draws a distinct learning rate, and trains 1 epoch."""
+    path = tmp_path / "wide.yaml"
+    path.write_text(TINY_SPACE.replace("{choices: [0.05, 0.02]}", "{float: [0.01, 0.1]}").replace("epochs: 4", "epochs: 1"))
+    return str(path)
+
+
+@pytest.fixture
 def storage(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'studies.db'}"

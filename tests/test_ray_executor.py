@@ -1,4 +1,4 @@
-"""The Ray actor pool on a real local Ray: parallel trials, pruning via the broker, a killed worker."""
+"""The Ray actor pool on a real local Ray: parallel trials, pruning via the mailbox, a killed worker."""
 
 from __future__ import annotations
 
@@ -37,11 +37,8 @@ def _poll_all(executor: RayExecutor, deadline_s: float = 120) -> list:
     return finished
 
 
-def test_two_workers_run_trials_in_parallel(tiny_space: str, storage: str) -> None:
-    space = tiny_space.replace("tiny.yaml", "wide.yaml")
-    with open(tiny_space) as src, open(space, "w") as dst:
-        dst.write(src.read().replace("{choices: [0.05, 0.02]}", "{choices: [0.05, 0.04, 0.03, 0.02]}"))
-    run_search(SearchConfig(space=space, task=SMALL_MOONS, trials=4, workers=2, storage=storage, study="s", sampler="random", seed=3))
+def test_two_workers_run_trials_in_parallel(wide_space: str, storage: str) -> None:
+    run_search(SearchConfig(space=wide_space, task=SMALL_MOONS, trials=4, workers=2, storage=storage, study="s", sampler="random", seed=3))
     trials = optuna.load_study(study_name="s", storage=storage).trials
     assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 4
     trained = sorted((t for t in trials if "duplicate_of" not in t.user_attrs), key=lambda t: t.datetime_start)
@@ -72,7 +69,7 @@ def test_killed_worker_fails_one_trial_and_is_replaced() -> None:
         spec = CandidateSpec(n_qubits=2, training=TrainingSpec(epochs=400))
         executor.submit(_job(0, spec))
         time.sleep(3)
-        (actor,) = [actor for _, actor, _ in executor._running.values()]
+        (actor,) = [actor for _, actor in executor._running.values()]
         ray.kill(actor, no_restart=True)
         [(_, result)] = _poll_all(executor)
         assert result.status == "failed" and result.error.startswith("worker died")
