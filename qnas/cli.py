@@ -89,7 +89,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_studies(args: argparse.Namespace) -> int:
-    from qnas.study import check_storage_url, load_study
+    from qnas.storage import check_storage_url
+    from qnas.study import load_study
     from qnas.study_tables import best_trials_table, studies_table
 
     console = _console()
@@ -105,7 +106,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     import optuna_dashboard
 
     from qnas.redaction import redact_url
-    from qnas.study import artifact_store, check_storage_url, load_study
+    from qnas.storage import check_storage_url, open_storage
+    from qnas.study import artifact_store, load_study
 
     check_storage_url(args.storage, must_exist=True)
     store = None
@@ -115,7 +117,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         store = artifact_store(study) if "artifact_dir" in study.user_attrs else None
         url += f"studies/{study._study_id}"
     print(f"optuna-dashboard serving {redact_url(args.storage)} at {url} (Ctrl-C to stop)", flush=True)
-    optuna_dashboard.run_server(args.storage, host=args.host, port=args.port, artifact_store=store)
+    optuna_dashboard.run_server(open_storage(args.storage), host=args.host, port=args.port, artifact_store=store)
     return 0
 
 
@@ -159,7 +161,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from qnas.study import DEFAULT_STORAGE
+    from qnas.storage import DEFAULT_STORAGE
 
     parser = argparse.ArgumentParser(prog="qnas", description="Quantum architecture search for hybrid models.")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -24,7 +24,8 @@ from qnas.evaluation import Budget, EvalResult
 from qnas.executor import Job, make_executor
 from qnas.progress import SearchCounts, SearchProgress
 from qnas.search_spaces import load_space
-from qnas.study import DEFAULT_STORAGE, check_storage_url, default_artifact_dir, load_study, open_study
+from qnas.storage import DEFAULT_STORAGE, check_storage_url, default_artifact_dir
+from qnas.study import load_study, open_study
 from qnas.tasks import make_task
 
 POLL_SECONDS = 0.1

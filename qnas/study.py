@@ -16,45 +16,15 @@ import optuna
 from optuna.artifacts import FileSystemArtifactStore, download_artifact, upload_artifact
 
 from qnas import __version__
-from qnas.errors import QnasError, did_you_mean, not_allowed
+from qnas.errors import QnasError, did_you_mean
 from qnas.redaction import redact_url
+from qnas.storage import check_storage_url, list_study_names, open_storage
 
 if TYPE_CHECKING:
     from qnas.evaluation import EvalResult
     from qnas.spec import CandidateSpec
 
-DEFAULT_STORAGE = "sqlite:///qnas_runs/studies.db"
-STORAGE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "postgresql+psycopg2", "mysql", "mysql+pymysql")
 WEIGHTS_ATTR = "weights_artifact"
-
-
-def _sqlite_path(url: str) -> Path | None:
-    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
-
-
-def check_storage_url(url: str, *, must_exist: bool = False) -> str:
-    """Validate a storage URL; for SQLite create the folder (or insist the file exists when reading)."""
-    scheme = url.split("://", 1)[0] if "://" in url else url
-    if scheme not in STORAGE_SCHEMES:
-        raise QnasError(
-            not_allowed("--storage scheme", scheme, STORAGE_SCHEMES, f"Example: {DEFAULT_STORAGE}") + f" (URL: {redact_url(url)})"
-        )
-    path = _sqlite_path(url)
-    if path is not None:
-        if must_exist and not path.exists():
-            raise QnasError(f"no study database at {path} (from --storage {url}). Run `qnas search` first or pass --storage.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-    return url
-
-
-def default_artifact_dir(storage: str) -> Path:
-    """Weights live beside a SQLite file; other storages default to ./qnas_runs/artifacts."""
-    path = _sqlite_path(storage)
-    return path.with_name(f"{path.stem}-artifacts") if path is not None else Path("qnas_runs/artifacts")
-
-
-def list_study_names(storage: str) -> list[str]:
-    return [s.study_name for s in optuna.get_all_study_summaries(storage=storage, include_best_trial=False)]
 
 
 def load_study(storage: str, name: str) -> optuna.Study:
@@ -65,7 +35,7 @@ def load_study(storage: str, name: str) -> optuna.Study:
         raise QnasError(
             f"study {name!r} is not in {redact_url(storage)}; studies there: {names or 'none'}.{did_you_mean(name, names)}"
         )
-    return optuna.load_study(study_name=name, storage=storage)
+    return optuna.load_study(study_name=name, storage=open_storage(storage))
 
 
 def open_study(
@@ -81,7 +51,9 @@ def open_study(
     Mixing tasks or devices in one study would compare scores that are not comparable, and would
     let a continued search reuse results from another device. The caller sets `study.sampler`.
     """
-    study = optuna.create_study(storage=storage, study_name=name, direction=direction, pruner=pruner, load_if_exists=True)
+    study = optuna.create_study(
+        storage=open_storage(storage), study_name=name, direction=direction, pruner=pruner, load_if_exists=True
+    )
     for key in ("task", "device"):
         previous = study.user_attrs.get(key)
         if previous is not None and previous != attrs[key]:

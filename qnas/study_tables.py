@@ -7,7 +7,7 @@ from rich.table import Table
 
 from qnas.redaction import redact_url
 from qnas.spec import CandidateSpec
-from qnas.study import list_study_names
+from qnas.storage import list_study_names, open_storage
 
 _TASK_METRICS = {
     "accuracy": [("val acc", "val_accuracy"), ("test acc", "test_accuracy")],
@@ -30,7 +30,7 @@ def studies_table(storage: str) -> Table:
     for column in ("study", "task", "space", "metric", "complete", "pruned", "failed", "running", "best"):
         table.add_column(column)
     for name in list_study_names(storage):
-        study = optuna.load_study(study_name=name, storage=storage)
+        study = optuna.load_study(study_name=name, storage=open_storage(storage))
         trials = study.get_trials(deepcopy=False)
         states = [t.state for t in trials]
         complete = states.count(optuna.trial.TrialState.COMPLETE)
