@@ -62,10 +62,14 @@ class SearchConfig:
 
 @dataclass(frozen=True)
 class SearchOutcome:
+    """How the search went. `executor_wait_s` is driver time spent waiting on the executor; the
+    rest of `wall_time_s` is the driver's own scheduling work (asks, tells, storage writes)."""
+
     study_name: str
     storage: str
     counts: SearchCounts
     wall_time_s: float
+    executor_wait_s: float
 
 
 def _reuse(result: EvalResult) -> EvalResult:
@@ -179,6 +183,7 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
     retries: dict[str, int] = defaultdict(int)
     to_retry: list[Proposal] = []
     asked = finished = 0
+    waited = 0.0
 
     def finish(proposal: Proposal, result: EvalResult, attrs: dict[str, Any] | None = None) -> None:
         nonlocal finished
@@ -212,7 +217,10 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
                     waiting[key].append(proposal)
                 else:
                     submit(proposal)
-            for job, result in executor.poll(timeout=POLL_SECONDS):
+            poll_started = time.monotonic()
+            polled = executor.poll(timeout=POLL_SECONDS)
+            waited += time.monotonic() - poll_started
+            for job, result in polled:
                 proposal = running.pop(job.id)
                 key = proposal.spec.hash
                 del in_flight[key]
@@ -235,4 +243,4 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
         if executor is not None:
             executor.shutdown()
         progress.close()
-    return SearchOutcome(study_name, config.storage, progress.counts, time.monotonic() - start)
+    return SearchOutcome(study_name, config.storage, progress.counts, time.monotonic() - start, waited)
