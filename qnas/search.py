@@ -144,6 +144,7 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
     check_storage_url(config.storage)
     pruner = make_pruner(config.pruner)
     make_sampler(config.sampler, config.seed, 1)  # validates the name before the study is opened
+    task_config = task.config()
     study_name = config.study or f"{task.name}-{space.name}"
     if config.resume:
         load_study(config.storage, study_name)  # it must exist: explains which studies do otherwise
@@ -155,7 +156,7 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
         direction=task.direction,
         pruner=pruner,
         attrs={
-            "task": task.config(),
+            "task": task_config,
             "space": space.name,
             "metric": task.metric,
             "device": device.to_dict(),
@@ -173,7 +174,6 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
     todo = max(0, target - done_before)
 
     proposer = OptunaProposer(study, space, task.required_qubits, config.sampler)
-    task_config = task.config()
     progress = progress or SearchProgress(todo, task.metric, task.direction)
     known = _previous_results(study, config.seed)
     start = time.monotonic()

@@ -79,7 +79,8 @@ def test_worker_killed_mid_trial_is_retried_and_the_count_is_reached(local_ray, 
 
 def test_timeout_fails_the_trial_and_frees_its_worker(local_ray) -> None:
     task = make_task(SMALL_MOONS).config()
-    executor = RayExecutor(1, on_report=lambda *_: False, trial_timeout=3)
+    # 10 s: far below the long job (about 70 s), well above a short job on a fresh, loaded worker.
+    executor = RayExecutor(1, on_report=lambda *_: False, trial_timeout=10)
     try:
         executor.submit(Job(0, CandidateSpec(n_qubits=2, training=TrainingSpec(epochs=2000)).to_dict(), task,
                             {"name": "default.qubit"}, {"seed": 0}))
@@ -87,7 +88,7 @@ def test_timeout_fails_the_trial_and_frees_its_worker(local_ray) -> None:
         while not finished and time.monotonic() < end:
             finished = executor.poll(timeout=0.2)
         [(_, result)] = finished
-        assert result.status == "failed" and result.error == "timed out after 3 s"
+        assert result.status == "failed" and result.error == "timed out after 10 s"
         assert executor.running == 0
         executor.submit(Job(1, CandidateSpec(n_qubits=2, training=TrainingSpec(epochs=2)).to_dict(), task,
                             {"name": "default.qubit"}, {"seed": 0}))
