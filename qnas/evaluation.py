@@ -35,7 +35,6 @@ from qnas.models import build_model, count_parameters
 from qnas.spec import CandidateSpec
 from qnas.training import EVAL_CHUNK, Report, accuracy, train_classifier, train_variational
 
-STATUSES = ("ok", "failed", "pruned")
 TRAINING_DEVICE = DeviceConfig("default.qubit")
 """Training always runs on the ideal analytic simulator, where backprop is exact and batched."""
 

@@ -144,11 +144,9 @@ class EnergyModel(QuantumOnly):
         shots: int | None,
         reference_state: tuple[int, ...] | None = None,
     ):
-        self.pauli_terms = [(float(c), str(w)) for c, w in pauli_terms]
-        hamiltonian = hamiltonian_from_pauli_terms(self.pauli_terms, spec.n_qubits)
+        hamiltonian = hamiltonian_from_pauli_terms([(float(c), str(w)) for c, w in pauli_terms], spec.n_qubits)
         from_state = shots is None and (device is None or device.name == "default.qubit")
         super().__init__(spec, "state" if from_state else hamiltonian, device, shots, reference_state)
-        self.hamiltonian = hamiltonian
         # A plain attribute, not a buffer: the state_dict holds only trainable angles.
         self._sparse_h = _sparse_matrix(hamiltonian, spec.n_qubits) if from_state else None
 

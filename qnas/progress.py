@@ -6,8 +6,7 @@ facts come as one line per finished trial, so the log reads well after the fact 
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -25,7 +24,6 @@ class SearchCounts:
     retried: int = 0
     best: float | None = None
     best_trial: int | None = None
-    started: float = field(default_factory=time.monotonic)
 
     def status_line(self, metric: str) -> str:
         best = "-" if self.best is None else f"{self.best:.4g} (trial {self.best_trial})"

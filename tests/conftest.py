@@ -34,6 +34,28 @@ layer:
 SMALL_MOONS = {"name": "moons", "n_samples": 120}
 
 
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local 2-CPU Ray for one test module, shared by the Ray executors it creates."""
+    import ray
+
+    from qnas.ray_executor import WORKER_ENV
+
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", runtime_env={"env_vars": WORKER_ENV})
+    yield
+    ray.shutdown()
+
+
+def poll_all(executor, deadline_s: float = 120) -> list:
+    """Poll `executor` until nothing runs (or the deadline passes); return what finished."""
+    import time
+
+    finished, end = [], time.monotonic() + deadline_s
+    while executor.running and time.monotonic() < end:
+        finished += executor.poll(timeout=0.2)
+    return finished
+
+
 @pytest.fixture
 def tiny_space(tmp_path: Path) -> str:
     path = tmp_path / "tiny.yaml"

@@ -15,22 +15,14 @@ from pathlib import Path
 
 import optuna
 import pytest
-import ray
 from optuna.trial import TrialState
 
 from qnas.executor import Job
-from qnas.ray_executor import WORKER_ENV, RayExecutor
+from qnas.ray_executor import RayExecutor
 from qnas.search import SearchConfig, run_search
 from qnas.spec import CandidateSpec, TrainingSpec
 from qnas.tasks import make_task
-from tests.conftest import SMALL_MOONS
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", runtime_env={"env_vars": WORKER_ENV})
-    yield
-    ray.shutdown()
+from tests.conftest import SMALL_MOONS, poll_all
 
 
 @pytest.fixture
@@ -84,18 +76,13 @@ def test_timeout_fails_the_trial_and_frees_its_worker(local_ray) -> None:
     try:
         executor.submit(Job(0, CandidateSpec(n_qubits=2, training=TrainingSpec(epochs=2000)).to_dict(), task,
                             {"name": "default.qubit"}, {"seed": 0}))
-        finished, end = [], time.monotonic() + 60
-        while not finished and time.monotonic() < end:
-            finished = executor.poll(timeout=0.2)
-        [(_, result)] = finished
+        [(_, result)] = poll_all(executor, deadline_s=60)
         assert result.status == "failed" and result.error == "timed out after 10 s"
         assert executor.running == 0
         executor.submit(Job(1, CandidateSpec(n_qubits=2, training=TrainingSpec(epochs=2)).to_dict(), task,
                             {"name": "default.qubit"}, {"seed": 0}))
-        finished, end = [], time.monotonic() + 60
-        while not finished and time.monotonic() < end:
-            finished = executor.poll(timeout=0.2)
-        assert finished[0][1].status == "ok", finished[0][1].error
+        [(_, result)] = poll_all(executor, deadline_s=60)
+        assert result.status == "ok", result.error
     finally:
         executor.shutdown()
 

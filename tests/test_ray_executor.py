@@ -11,30 +11,21 @@ import ray
 
 from qnas.agents import OptunaProposer
 from qnas.executor import Job
-from qnas.ray_executor import WORKER_ENV, RayExecutor
+from qnas.ray_executor import RayExecutor
 from qnas.search import SearchConfig, run_search
 from qnas.search_spaces import load_space
 from qnas.spec import CandidateSpec, TrainingSpec
 from qnas.tasks import make_task
-from tests.conftest import SMALL_MOONS
+from tests.conftest import SMALL_MOONS, poll_all
 
 
-@pytest.fixture(scope="module", autouse=True)
-def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", runtime_env={"env_vars": WORKER_ENV})
-    yield
-    ray.shutdown()
+@pytest.fixture(autouse=True)
+def _ray(local_ray) -> None:
+    """Every test here runs on the module's local Ray."""
 
 
 def _job(job_id: int, spec: CandidateSpec) -> Job:
     return Job(job_id, spec.to_dict(), make_task(SMALL_MOONS).config(), {"name": "default.qubit"}, {"seed": 0})
-
-
-def _poll_all(executor: RayExecutor, deadline_s: float = 120) -> list:
-    finished, end = [], time.monotonic() + deadline_s
-    while executor.running and time.monotonic() < end:
-        finished += executor.poll(timeout=0.2)
-    return finished
 
 
 def test_two_workers_run_trials_in_parallel(wide_space: str, storage: str) -> None:
@@ -55,7 +46,7 @@ def test_pruning_decisions_reach_the_worker(tiny_space: str) -> None:
         proposal = proposer.ask()
         long_run = replace(proposal.spec, training=replace(proposal.spec.training, epochs=200))
         executor.submit(_job(proposal.id, long_run))
-        [(job, result)] = _poll_all(executor)
+        [(job, result)] = poll_all(executor)
     finally:
         executor.shutdown()
     assert result.status == "pruned"
@@ -71,10 +62,10 @@ def test_killed_worker_fails_one_trial_and_is_replaced() -> None:
         time.sleep(3)
         (actor,) = [actor for _, actor in executor._running.values()]
         ray.kill(actor, no_restart=True)
-        [(_, result)] = _poll_all(executor)
+        [(_, result)] = poll_all(executor)
         assert result.status == "failed" and result.error.startswith("worker died")
         executor.submit(_job(1, CandidateSpec(n_qubits=2, training=TrainingSpec(epochs=2))))
-        [(_, result)] = _poll_all(executor)
+        [(_, result)] = poll_all(executor)
         assert result.status == "ok"
     finally:
         executor.shutdown()
