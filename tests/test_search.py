@@ -139,6 +139,10 @@ def test_bad_search_settings_fail_before_the_study_is_touched(tiny_space: str, s
         ({"space": "clasification"}, "Did you mean 'classification'"),
         ({"space": "vqe_gates"}, "use --space classification"),
         ({"storage": "sqlit:///x.db"}, "Did you mean 'sqlite'"),
+        ({"workers": 1, "trial_timeout": 0}, "--trial-timeout = 0 must be a positive number"),
+        ({"trial_timeout": 5.0}, "need Ray workers: set --workers 1 or more"),
+        ({"max_retries": -1}, "--max-retries = -1 must be 0 or more"),
+        ({"resume": True}, "--resume continues to the trial count .* drop --trials"),
     ]:
         settings = {"space": tiny_space, "task": SMALL_MOONS, "trials": 1, "workers": 0, "storage": storage, **bad}
         with pytest.raises(qnas.errors.QnasError, match=match):
