@@ -56,6 +56,11 @@ class OptunaProposer(Proposer):
         self.required_qubits = required_qubits
         self.name = f"optuna:{sampler_name}"
         self._pending: dict[int, tuple[optuna.Trial, CandidateSpec]] = {}
+        # Without a pruner nothing reads intermediate values during the search, so they are
+        # written with the trial's record, in its one transaction, instead of one commit each.
+        self._deferred_reports: dict[int, dict[int, float]] | None = (
+            {} if isinstance(study.pruner, optuna.pruners.NopPruner) else None
+        )
 
     def ask(self) -> Proposal:
         trial = self.study.ask()
@@ -72,13 +77,17 @@ class OptunaProposer(Proposer):
     def report(self, proposal_id: int, step: int, value: float) -> bool:
         if proposal_id not in self._pending:
             return False
+        if self._deferred_reports is not None:
+            self._deferred_reports.setdefault(proposal_id, {})[step] = value
+            return False
         trial = self._pending[proposal_id][0]
         trial.report(value, step)
         return trial.should_prune()
 
     def tell(self, proposal_id: int, result: EvalResult, *, attrs: dict[str, Any] | None = None) -> None:
         trial, spec = self._pending.pop(proposal_id)
-        record_result(self.study, trial, spec, result, proposer=self.name, attrs=attrs)
+        reports = self._deferred_reports.pop(proposal_id, {}) if self._deferred_reports is not None else {}
+        record_result(self.study, trial, spec, result, proposer=self.name, attrs=attrs, intermediate_values=reports)
 
     def close(self, reason: str) -> None:
         """Fail the trials still pending (the search was interrupted), so none stays RUNNING."""

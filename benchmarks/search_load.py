@@ -1,29 +1,44 @@
 """Scheduling overhead per trial and parallel efficiency of 2 Ray workers against 1 (issue 3).
 
-The same N trials of a fast task run twice on one local Ray: with 1 worker, then with 2, with
-the same sampler, seed and space (pruning off, so both runs do the same work). Printed per run:
+The same N trials of a fast task run on one local Ray with 1 worker and with 2, with the same
+sampler, seed and space (pruning off, so both runs do the same work). Printed per run:
 
 - wall time, and the driver's scheduling overhead per trial, measured two ways:
   (wall - time waiting on the executor) / N, and the driver process's CPU time / N (asks,
   tells, storage writes, Ray client threads);
 - parallel efficiency = T(1 worker) / (2 x T(2 workers)).
 
-    OMP_NUM_THREADS=1 RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/search_load.py --trials 200 2>/dev/null
+The baseline, measured in the same rounds: the same N jobs queued straight onto 1 and 2 Ray
+workers with no driver work at all (no study, no sampler). Its efficiency is what Ray itself
+reaches on this machine; the search cannot do better.
 
-(The per-trial progress lines go to stderr, and are printed in both runs as in a real search.)
+These 2-core machines are shared, and a single pair of runs swings by +-0.1 in efficiency, so
+the runs repeat for --rounds rounds (the order of 1 and 2 workers alternating) and the medians
+are printed.
+
+    OMP_NUM_THREADS=1 RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/search_load.py --trials 200 --storage sqlite 2>/dev/null
+
+(The per-trial progress lines go to stderr, and are printed as in a real search.)
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import statistics
 import tempfile
+import time
 from pathlib import Path
 
+import numpy as np
 import ray
 
-from qnas.ray_executor import WORKER_ENV
+from qnas.evaluation import Budget
+from qnas.executor import Job
+from qnas.ray_executor import WORKER_ENV, JobMailbox, new_worker
 from qnas.search import SearchConfig, run_search
+from qnas.search_spaces import load_space
+from qnas.tasks import make_task
 
 FAST_SPACE = """
 name: fast
@@ -34,6 +49,7 @@ params:
   learning_rate: {float: [0.001, 0.1], log: true}
 layer: {rotations: {choices: [RY]}, entangler: {choices: [linear]}, entangling_gate: {choices: [CNOT]}}
 """
+TASK = {"name": "moons", "n_samples": 120}
 
 
 def _cpu_seconds() -> float:
@@ -41,12 +57,16 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run(workers: int, trials: int, sampler: str, folder: Path) -> dict[str, float]:
-    space = folder / "fast.yaml"
-    space.write_text(FAST_SPACE)
+def storage_url(kind: str, folder: Path, name: str) -> str:
+    return f"sqlite:///{folder / f'{name}.db'}" if kind == "sqlite" else f"journal:///{folder / f'{name}.log'}"
+
+
+def search(workers: int, trials: int, sampler: str, folder: Path, storage: str) -> dict[str, float]:
+    """A real `qnas search` of the fast space into a fresh study."""
     config = SearchConfig(
-        space=str(space), task={"name": "moons", "n_samples": 120}, trials=trials, workers=workers,
-        storage=f"sqlite:///{folder / f'load-{workers}.db'}", study="load", sampler=sampler, pruner="none", seed=0,
+        space=str(folder / "fast.yaml"), task=TASK, trials=trials, workers=workers,
+        storage=storage_url(storage, folder, f"load-{workers}-{time.monotonic_ns()}"), study="load",
+        sampler=sampler, pruner="none", seed=0,
     )
     cpu = _cpu_seconds()
     outcome = run_search(config)
@@ -58,22 +78,59 @@ def run(workers: int, trials: int, sampler: str, folder: Path) -> dict[str, floa
     }
 
 
+def ray_only(workers: int, trials: int, folder: Path) -> float:
+    """Wall time of the same kind of jobs queued straight onto Ray workers: no driver work."""
+    space = load_space(str(folder / "fast.yaml"))
+    task = make_task(TASK)
+    names = space.distributions()
+    jobs = []
+    for number, rate in enumerate(np.geomspace(0.001, 0.1, trials)):
+        values = {name: float(rate) if name == "learning_rate" else d.choices[0] for name, d in names.items()}
+        spec = space.decode(values, task.required_qubits)
+        jobs.append(Job(number, spec.to_dict(), task.config(), {"name": "default.qubit"}, Budget().to_dict()))
+    mailbox = JobMailbox.remote()
+    pool = [new_worker() for _ in range(workers)]
+    ray.get([actor.evaluate.remote(jobs[0], mailbox) for actor in pool])  # imports and task cache, untimed
+    start = time.monotonic()
+    ray.get([pool[i % workers].evaluate.remote(job, mailbox) for i, job in enumerate(jobs)])
+    wall = time.monotonic() - start
+    for actor in [*pool, mailbox]:
+        ray.kill(actor)
+    return wall
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sampler", default="tpe")
+    parser.add_argument("--storage", default="sqlite", choices=("sqlite", "journal"))
     args = parser.parse_args()
     ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", runtime_env={"env_vars": WORKER_ENV})
+    runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}
+    ceiling: dict[int, list[float]] = {1: [], 2: []}
     with tempfile.TemporaryDirectory() as tmp:
-        one = run(1, args.trials, args.sampler, Path(tmp))
-        two = run(2, args.trials, args.sampler, Path(tmp))
+        folder = Path(tmp)
+        (folder / "fast.yaml").write_text(FAST_SPACE)
+        for round_ in range(args.rounds):
+            for workers in (1, 2) if round_ % 2 == 0 else (2, 1):
+                runs[workers].append(search(workers, args.trials, args.sampler, folder, args.storage))
+                ceiling[workers].append(ray_only(workers, args.trials, folder))
     ray.shutdown()
-    print(f"{args.trials} trials, sampler {args.sampler}, SQLite storage, 2 qubits x 8 epochs on moons (120 samples)\n")
-    print("| workers | wall (s) | overhead per trial (ms) | driver CPU per trial (ms) |")
-    print("|---|---|---|---|")
-    for workers, row in ((1, one), (2, two)):
-        print(f"| {workers} | {row['wall_s']:.1f} | {row['overhead_ms']:.1f} | {row['driver_cpu_ms']:.1f} |")
-    print(f"\nparallel efficiency, 2 workers against 1: {one['wall_s'] / (2 * two['wall_s']):.2f}")
+
+    print(f"{args.trials} trials x {args.rounds} rounds, sampler {args.sampler}, {args.storage} storage, "
+          "2 qubits x 8 epochs on moons (120 samples); medians over rounds\n")
+    print("| workers | search wall (s) | overhead per trial (ms) | driver CPU per trial (ms) | Ray alone, wall (s) |")
+    print("|---|---|---|---|---|")
+    for workers in (1, 2):
+        median = {key: statistics.median(r[key] for r in runs[workers]) for key in runs[workers][0]}
+        print(f"| {workers} | {median['wall_s']:.1f} | {median['overhead_ms']:.1f} | {median['driver_cpu_ms']:.1f} "
+              f"| {statistics.median(ceiling[workers]):.1f} |")
+    search_eff = [one["wall_s"] / (2 * two["wall_s"]) for one, two in zip(runs[1], runs[2], strict=True)]
+    ray_eff = [one / (2 * two) for one, two in zip(ceiling[1], ceiling[2], strict=True)]
+    print(f"\nparallel efficiency, 2 workers against 1, per round: search {[round(e, 2) for e in search_eff]}, "
+          f"Ray alone {[round(e, 2) for e in ray_eff]}")
+    print(f"median: search {statistics.median(search_eff):.2f}, Ray alone {statistics.median(ray_eff):.2f}")
 
 
 if __name__ == "__main__":

@@ -63,11 +63,17 @@ class EvalWorker:
 
     def evaluate(self, job: Job, mailbox: Any) -> EvalResult:
         mailbox.started.remote(job.id)
+        unanswered: list[ray.ObjectRef] = []
 
         def report(step: int, value: float) -> bool:
-            return ray.get(mailbox.report.remote(job.id, step, value))
+            # Not waiting for the answer keeps the worker training while the mailbox (a process
+            # that competes for the same cores) catches up: a stop request lands an epoch later.
+            unanswered.append(mailbox.report.remote(job.id, step, value))
+            answered, unanswered[:] = ray.wait(unanswered, num_returns=len(unanswered), timeout=0)
+            return any(ray.get(answered))
 
         result = run_job(job, self._tasks, report)
+        ray.get(unanswered)  # every report reaches the mailbox before the result reaches the driver
         result.worker = self._where
         return result
 
@@ -76,7 +82,7 @@ def _failed(job: Job, reason: str) -> EvalResult:
     return EvalResult(status="failed", error=reason, spec_hash=CandidateSpec.from_dict(job.spec).hash)
 
 
-def _new_worker() -> Any:
+def new_worker() -> Any:
     # Actor-level env vars merge with a job's runtime_env (`ray job submit --runtime-env-json`).
     return EvalWorker.options(runtime_env={"env_vars": WORKER_ENV}).remote()
 
@@ -123,7 +129,7 @@ class RayExecutor(Executor):
         self._on_report = on_report
         self._trial_timeout = trial_timeout
         self._mailbox = JobMailbox.remote()
-        self._idle = [_new_worker() for _ in range(workers)]
+        self._idle = [new_worker() for _ in range(workers)]
         self._running: dict[ray.ObjectRef, tuple[Job, Any]] = {}
         self._started_at: dict[int, float] = {}
 
@@ -136,11 +142,14 @@ class RayExecutor(Executor):
         self._running[actor.evaluate.remote(job, self._mailbox)] = (job, actor)
 
     def poll(self, timeout: float) -> list[tuple[Job, EvalResult]]:
-        self._relay_mail()
         if not self._running:
             return []
-        ready, _ = ray.wait(list(self._running), num_returns=len(self._running), timeout=timeout)
-        self._relay_mail()  # again: a finishing job's last report must reach its trial before tell
+        # Return as soon as one job is done (a freed worker should not idle out the timeout),
+        # with every other job that is done by then.
+        ready, rest = ray.wait(list(self._running), num_returns=1, timeout=timeout)
+        if ready and rest:
+            ready += ray.wait(rest, num_returns=len(rest), timeout=0)[0]
+        self._relay_mail()  # after the wait, so a finishing job's last report reaches its trial before tell
         finished = [self._collect(ref) for ref in ready]
         return finished + self._expire_overdue()
 
@@ -151,13 +160,13 @@ class RayExecutor(Executor):
             result = ray.get(ref)
         except RayActorError as exc:
             result = _failed(job, f"worker died: {exc}")
-            actor = _new_worker()
+            actor = new_worker()
         except RayTaskError as exc:
             result = _failed(job, f"worker raised: {exc.cause!r}\n{traceback.format_exc()}")
         except RayError as exc:  # lost objects, out-of-memory kills, dead nodes: one failed trial
             result = _failed(job, f"worker died: {type(exc).__name__}: {exc}")
             ray.kill(actor, no_restart=True)
-            actor = _new_worker()
+            actor = new_worker()
         self._idle.append(actor)
         return job, result
 
@@ -170,7 +179,7 @@ class RayExecutor(Executor):
                 del self._running[ref]
                 del self._started_at[job.id]
                 ray.kill(actor, no_restart=True)
-                self._idle.append(_new_worker())
+                self._idle.append(new_worker())
                 expired.append((job, _failed(job, f"timed out after {self._trial_timeout:g} s")))
         return expired
 

@@ -8,7 +8,7 @@ result instead of training again.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -177,11 +177,11 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
     progress = progress or SearchProgress(todo, task.metric, task.direction)
     known = _previous_results(study, config.seed)
     start = time.monotonic()
+    ready: deque[Proposal] = deque()  # asked, not yet submitted: retries first, then a spare
     running: dict[int, Proposal] = {}
-    in_flight: dict[str, int] = {}
+    in_flight: dict[str, int] = {}  # spec hash -> the proposal that evaluates it (ready or running)
     waiting: dict[str, list[Proposal]] = defaultdict(list)
     retries: dict[str, int] = defaultdict(int)
-    to_retry: list[Proposal] = []
     asked = finished = 0
     waited = 0.0
 
@@ -192,44 +192,54 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
         reused = bool(attrs and "duplicate_of" in attrs)
         progress.finished(proposal.id, result.status, result.value, proposal.spec.summary(), result.reason or "", reused)
 
-    def submit(proposal: Proposal) -> None:
-        in_flight[proposal.spec.hash] = proposal.id
-        running[proposal.id] = proposal
-        job = Job(proposal.id, proposal.spec.to_dict(), task_config, device.to_dict(), Budget(seed=config.seed).to_dict())
-        executor.submit(job)
-        progress.started()
+    def refill(want: int) -> None:
+        """Ask until `want` proposals are ready to run; known specs reuse their result instead."""
+        nonlocal asked
+        while len(ready) < want and asked < todo:
+            proposal = proposer.ask()
+            asked += 1
+            key = proposal.spec.hash
+            if key in known:
+                number, result = known[key]
+                finish(proposal, _reuse(result), {"duplicate_of": number})
+            elif key in in_flight:
+                waiting[key].append(proposal)
+            else:
+                in_flight[key] = proposal.id
+                ready.append(proposal)
+
+    def dispatch() -> None:
+        while ready and executor.running < executor.capacity:
+            proposal = ready.popleft()
+            running[proposal.id] = proposal
+            job = Job(proposal.id, proposal.spec.to_dict(), task_config, device.to_dict(), Budget(seed=config.seed).to_dict())
+            executor.submit(job)
+            progress.started()
 
     executor = None
     try:
         executor = make_executor(config.workers, proposer.report, config.address, config.trial_timeout)
         while finished < todo:
-            while executor.running < executor.capacity and (to_retry or asked < todo):
-                if to_retry:
-                    submit(proposer.retry(to_retry.pop()))
-                    continue
-                proposal = proposer.ask()
-                asked += 1
-                key = proposal.spec.hash
-                if key in known:
-                    number, result = known[key]
-                    finish(proposal, _reuse(result), {"duplicate_of": number})
-                elif key in in_flight:
-                    waiting[key].append(proposal)
-                else:
-                    submit(proposal)
+            # One spare proposal beyond the free slots, asked while the workers run, goes to the
+            # next freed worker at once; its result is recorded after, not before.
+            refill(executor.capacity - executor.running + 1)
+            dispatch()
             poll_started = time.monotonic()
             polled = executor.poll(timeout=POLL_SECONDS)
             waited += time.monotonic() - poll_started
+            dispatch()
             for job, result in polled:
                 proposal = running.pop(job.id)
                 key = proposal.spec.hash
-                del in_flight[key]
                 if (result.reason or "").startswith("worker died") and retries[key] < config.max_retries:
                     retries[key] += 1
                     proposer.tell(proposal.id, result, attrs={"seed": config.seed, "retried": True})
                     progress.retrying(proposal.id, proposal.spec.summary(), result.reason or "")
-                    to_retry.append(proposal)
+                    retry = proposer.retry(proposal)
+                    in_flight[key] = retry.id
+                    ready.appendleft(retry)
                     continue
+                del in_flight[key]
                 finish(proposal, result)
                 if result.status == "ok":
                     known[key] = (proposal.id, result)

@@ -17,7 +17,7 @@ import pytest
 from optuna.trial import TrialState
 
 from qnas.cli import main
-from qnas.storage import open_storage
+from qnas.storage import open_storage, write_trial_record
 
 POSTGRES = os.environ.get("QNAS_TEST_POSTGRES_URL")
 needs_postgres = pytest.mark.skipif(not POSTGRES, reason="QNAS_TEST_POSTGRES_URL is not set (.ci/run sets it)")
@@ -63,6 +63,32 @@ def test_two_drivers_at_once_lose_and_duplicate_nothing(shared_storage: str, wid
     trials = optuna.load_study(study_name=study, storage=open_storage(shared_storage)).trials
     assert len(trials) == sum(asked) and len(_complete(shared_storage, study)) == sum(asked)
     assert len({t.number for t in trials}) == sum(asked)
+
+
+@pytest.fixture(params=["sqlite", "journal", pytest.param("postgres", marks=needs_postgres)])
+def any_storage(request, tmp_path: Path) -> str:
+    urls = {"sqlite": f"sqlite:///{tmp_path / 'studies.db'}", "journal": f"journal:///{tmp_path / 'studies.log'}"}
+    return urls.get(request.param, POSTGRES)
+
+
+def test_a_trial_record_written_in_one_transaction_reads_back_through_optuna(any_storage: str) -> None:
+    study = optuna.create_study(storage=open_storage(any_storage), study_name=f"record-{uuid.uuid4().hex[:8]}")
+    trial = study.ask()
+    trial.set_user_attr("proposer", "old")
+    trial.report(0.1, 1)
+    attrs = {"proposer": "optuna:tpe", "spec": {"n_qubits": 2, "layers": [{"rotations": ["RY"]}]}, "history": [0.5, 0.75]}
+    values = {1: 0.25, 2: float("nan"), 3: float("inf"), 4: -float("inf")}
+    write_trial_record(study._storage, trial._trial_id, attrs, values)
+    write_trial_record(study._storage, trial._trial_id, attrs, values)  # a retried write changes nothing
+    study.tell(trial, 1.0)
+
+    [frozen] = optuna.load_study(study_name=study.study_name, storage=open_storage(any_storage)).trials
+    assert frozen.user_attrs == attrs
+    assert frozen.intermediate_values[1] == 0.25 and frozen.intermediate_values[3] == float("inf")
+    assert frozen.intermediate_values[2] != frozen.intermediate_values[2]  # NaN
+    assert frozen.intermediate_values[4] == -float("inf")
+    with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
+        write_trial_record(study._storage, trial._trial_id, {"late": True}, {})
 
 
 def test_unknown_storage_scheme_names_the_choices(wide_space: str, capsys) -> None:
