@@ -17,7 +17,7 @@ from qnas.errors import QnasError
 DASHBOARD_HOST = "127.0.0.1"
 
 
-def _parse_task_args(pairs: list[str]) -> dict[str, Any]:
+def parse_task_args(pairs: list[str]) -> dict[str, Any]:
     """KEY=VALUE pairs; values are read as JSON (numbers, booleans) and fall back to strings."""
     options: dict[str, Any] = {}
     for pair in pairs:
@@ -32,7 +32,7 @@ def _parse_task_args(pairs: list[str]) -> dict[str, Any]:
 
 
 def _task_config(args: argparse.Namespace) -> dict[str, Any]:
-    config: dict[str, Any] = {"name": args.task, **_parse_task_args(args.task_arg)}
+    config: dict[str, Any] = {"name": args.task, **parse_task_args(args.task_arg)}
     if args.task == "csv" or args.data or args.target:
         if args.task != "csv":
             raise QnasError(f"--data/--target are for --task csv, not --task {args.task!r}; add --task csv.")

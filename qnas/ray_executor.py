@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 import traceback
 from typing import Any
@@ -87,6 +88,25 @@ def new_worker() -> Any:
     return EvalWorker.options(runtime_env={"env_vars": WORKER_ENV}).remote()
 
 
+CONNECT_SECONDS = 10.0
+"""How long a cluster's HOST:PORT may take to accept a connection; Ray itself waits minutes."""
+
+
+def check_address(address: str) -> None:
+    """Fail fast, with the fix, when nothing listens at a HOST:PORT cluster address."""
+    host, _, port = address.rpartition(":")
+    if address == "auto" or "://" in address or not host or not port.isdigit():
+        return  # "auto", ray:// client addresses and bare hosts: Ray's own lookup reports these
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+    except OSError as exc:
+        raise QnasError(
+            f"no Ray cluster answers at --address {address} ({exc.strerror or exc}). Start one with "
+            "`ray start --head --port PORT`, pass the head's HOST:PORT (`ray status` on the head prints it), "
+            "or leave --address out to run on a private local Ray."
+        ) from None
+
+
 def connect(address: str | None, workers: int) -> bool:
     """Join the cluster at `address` (or $RAY_ADDRESS, as under `ray job submit`), else start a
     private local Ray bound to loopback with a CPU slot per worker (at least one per core).
@@ -95,7 +115,16 @@ def connect(address: str | None, workers: int) -> bool:
         return False
     quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
     if address or os.environ.get("RAY_ADDRESS"):
-        ray.init(address=address, **quiet)
+        target = address or os.environ["RAY_ADDRESS"]
+        check_address(target)
+        try:
+            ray.init(address=address, **quiet)
+        except (ConnectionError, TimeoutError) as exc:
+            raise QnasError(
+                f"no Ray cluster answers at --address {target}: {str(exc).splitlines()[0]} "
+                "Start one (`ray start --head`), check the head's HOST:PORT (`ray status` on the head), "
+                "or leave --address out to run on a private local Ray."
+            ) from None
         return False
     for key, value in WORKER_ENV.items():
         os.environ.setdefault(key, value)

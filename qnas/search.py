@@ -148,6 +148,10 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
     study_name = config.study or f"{task.name}-{space.name}"
     if config.resume:
         load_study(config.storage, study_name)  # it must exist: explains which studies do otherwise
+    if config.address:
+        from qnas.ray_executor import check_address
+
+        check_address(config.address)
 
     artifact_dir = Path(config.artifact_dir) if config.artifact_dir else default_artifact_dir(config.storage)
     study = open_study(

@@ -47,6 +47,13 @@ def test_csv_search_export_and_predict_end_to_end(tmp_path: Path, tiny_space: st
     assert np.allclose(table[["p_bad", "p_good"]].sum(axis=1), 1.0, atol=1e-5)
 
 
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
@@ -60,6 +67,7 @@ def test_csv_search_export_and_predict_end_to_end(tmp_path: Path, tiny_space: st
         (["--space", "{bad_gate}"], ["'CNTO'", "Did you mean 'CNOT'"]),
         (["--space", "{too_many_qubits}"], ["n_qubits", "99"]),
         (["--task-arg", "noise"], ["KEY=VALUE"]),
+        (["--workers", "1", "--address", "127.0.0.1:{closed_port}"], ["no Ray cluster answers", "ray start --head"]),
     ],
 )
 def test_bad_input_is_a_clear_error_and_loses_no_trials(
@@ -73,6 +81,7 @@ def test_bad_input_is_a_clear_error_and_loses_no_trials(
         "bad_yaml": tmp_path / "bad.yaml",
         "bad_gate": tmp_path / "gate.yaml",
         "too_many_qubits": tmp_path / "qubits.yaml",
+        "closed_port": _closed_port(),
     }
     frame = pd.read_csv(paths["csv"])
     frame.loc[3, "height"] = np.nan
