@@ -1,11 +1,14 @@
-"""The PennyLane circuit of a CandidateSpec: encoding, ansatz layers, measurement; and its cost.
+"""The PennyLane circuit of a CandidateSpec: encoding, ansatz layers, explicit gates, measurement; and its cost.
 
 One quantum function serves every use: training (batched, backprop on `default.qubit`), scoring
 with finite shots or on another device, resource counting, OpenQASM export and drawing. The
 function's trainable weights are keyword arguments named by `weight_shapes(spec)`:
 
 - ``rot{l}``: shape (len(layer.rotations), n_qubits), one angle per rotation gate and wire;
-- ``crz{l}``: shape (n_pairs,), one angle per entangling pair when the layer's gate is CRZ.
+- ``crz{l}``: shape (n_pairs,), one angle per entangling pair when the layer's gate is CRZ;
+- ``gate_angles``: shape (k,), one angle per trainable gate of `spec.gates`, in gate order.
+
+The explicit gates (`spec.gates`) follow the layers; the data is not re-uploaded before them.
 
 Encodings, for d input features on n wires:
 
@@ -33,13 +36,29 @@ import torch
 
 from qnas.devices import DeviceConfig, make_device
 from qnas.errors import SpecError
-from qnas.spec import CandidateSpec
+from qnas.spec import CandidateSpec, GateSpec
 
 AMPLITUDE_EPS = 1e-8
 
 RESOURCE_GATE_SET = {"PauliX", "RX", "RY", "RZ", "Hadamard", "PhaseShift", "CNOT", "CZ"}
 """Gates resources are counted in, so templates (IQP's MultiRZ, amplitude state preparation) and
 CRZ (two CNOTs) are charged their CNOTs as on hardware rather than as one opaque gate."""
+
+GATE_OPS: dict[str, type[qml.operation.Operation]] = {
+    "H": qml.Hadamard,
+    "X": qml.PauliX,
+    "Y": qml.PauliY,
+    "Z": qml.PauliZ,
+    "S": qml.S,
+    "T": qml.T,
+    "RX": qml.RX,
+    "RY": qml.RY,
+    "RZ": qml.RZ,
+    "CNOT": qml.CNOT,
+    "CZ": qml.CZ,
+    "CRZ": qml.CRZ,
+}
+"""The PennyLane operation of each gate name in qnas.spec (GATES, layer rotations and entangling gates)."""
 
 
 def entangler_pairs(pattern: str, n_qubits: int) -> list[tuple[int, int]]:
@@ -64,7 +83,25 @@ def weight_shapes(spec: CandidateSpec) -> dict[str, tuple[int, ...]]:
         pairs = entangler_pairs(layer.entangler, spec.n_qubits)
         if layer.entangling_gate == "CRZ" and pairs:
             shapes[f"crz{index}"] = (len(pairs),)
+    trainable = sum(gate.trainable for gate in spec.gates)
+    if trainable:
+        shapes["gate_angles"] = (trainable,)
     return shapes
+
+
+def _apply_gates(gates: tuple[GateSpec, ...], angles: Any) -> None:
+    """Apply explicit gates; trainable ones take the next entry of `angles`, fixed ones their own angle."""
+    k = 0
+    for gate in gates:
+        op = GATE_OPS[gate.name]
+        wires = list(gate.wires)
+        if gate.trainable:
+            op(angles[k], wires=wires)
+            k += 1
+        elif gate.angle is not None:
+            op(gate.angle, wires=wires)
+        else:
+            op(wires=wires)
 
 
 def encoding_input_size(spec: CandidateSpec, n_features: int | None) -> int:
@@ -119,7 +156,7 @@ def _encode(kind: str, inputs: Any, n_qubits: int) -> None:
 def make_qfunc(
     spec: CandidateSpec, measure: Callable[[], Any], reference_state: tuple[int, ...] | None = None
 ) -> Callable[..., Any]:
-    """The quantum function `circuit(inputs=None, **weights)` of `spec`, ending in `measure()`.
+    """The quantum function `circuit(inputs=None, **weights)` of `spec`: layers, then gates, then `measure()`.
 
     `reference_state` (VQE) is a basis state prepared with X gates before the ansatz.
     """
@@ -127,8 +164,6 @@ def make_qfunc(
     n = spec.n_qubits
     kind = spec.encoding.kind
     has_data = spec.split != "quantum_only"
-    rotation_gates = {"RX": qml.RX, "RY": qml.RY, "RZ": qml.RZ}
-    fixed_gates = {"CNOT": qml.CNOT, "CZ": qml.CZ}
     layers = [(layer, entangler_pairs(layer.entangler, n)) for layer in spec.layers]
 
     def circuit(inputs=None, **weights):
@@ -142,12 +177,13 @@ def make_qfunc(
             angles = weights[f"rot{index}"]
             for r, name in enumerate(layer.rotations):
                 for wire in range(n):
-                    rotation_gates[name](angles[r, wire], wires=wire)
+                    GATE_OPS[name](angles[r, wire], wires=wire)
             for k, pair in enumerate(pairs):
                 if layer.entangling_gate == "CRZ":
                     qml.CRZ(weights[f"crz{index}"][k], wires=list(pair))
                 else:
-                    fixed_gates[layer.entangling_gate](wires=list(pair))
+                    GATE_OPS[layer.entangling_gate](wires=list(pair))
+        _apply_gates(spec.gates, weights.get("gate_angles"))
         return measure()
 
     return circuit

@@ -33,7 +33,7 @@ from qnas.devices import DeviceConfig, check_capacity
 from qnas.errors import QnasError, TaskError
 from qnas.models import build_model, count_parameters
 from qnas.spec import CandidateSpec
-from qnas.training import EVAL_CHUNK, Report, accuracy, train_classifier, train_variational
+from qnas.training import EVAL_CHUNK, Report, TrainResult, accuracy, train_classifier, train_variational
 
 TRAINING_DEVICE = DeviceConfig("default.qubit")
 """Training always runs on the ideal analytic simulator, where backprop is exact and batched."""
@@ -260,7 +260,10 @@ def evaluate(
         metrics["shots"] = spec.calibration.shots or 0
 
         train_started = time.perf_counter()
-        if classification:
+        if metrics["n_params"] == 0:
+            # Fixed gates only (e.g. H, CNOT for a Bell state): nothing to train, so score the circuit as is.
+            run = TrainResult()
+        elif classification:
             run = train_classifier(
                 model,
                 task.x_train,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -31,11 +32,21 @@ ROTATIONS = ("RX", "RY", "RZ")
 ENTANGLERS = ("none", "linear", "ring", "full")
 ENTANGLING_GATES = ("CNOT", "CZ", "CRZ")
 MEASUREMENTS = ("expval", "probs")
+FIXED_GATES = ("H", "X", "Y", "Z", "S", "T")
+"""Single-qubit gates without an angle."""
+ROTATION_GATES = ("RX", "RY", "RZ")
+"""Single-qubit rotations: a trainable angle, or a fixed `angle`."""
+TWO_QUBIT_GATES = ("CNOT", "CZ", "CRZ")
+"""Two-qubit gates on (control, target); CRZ has an angle like the rotations."""
+GATES = FIXED_GATES + ROTATION_GATES + TWO_QUBIT_GATES
+ANGLE_GATES = (*ROTATION_GATES, "CRZ")
+"""Gates that take an angle (trainable when `GateSpec.angle` is None)."""
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 
 MAX_QUBITS = 30
 """Upper bound a spec accepts at all; a device may hold fewer (see `qnas.devices`)."""
 MAX_LAYERS = 64
+MAX_GATES = 512
 MAX_WIDTH = 4096
 MAX_EPOCHS = 100_000
 MAX_BATCH = 65_536
@@ -138,6 +149,89 @@ class LayerSpec:
 
 
 @dataclass(frozen=True)
+class GateSpec:
+    """One explicit gate of a gate-level ansatz, as an agent that builds circuits gate by gate emits.
+
+    `wires` is one wire, or (control, target) for TWO_QUBIT_GATES. `angle` is only for RX/RY/RZ/CRZ:
+    None makes the angle trainable, a number fixes it (e.g. the RZ(pi/4) of a fixed gate set).
+    Wires are checked against n_qubits by the CandidateSpec that holds the gate.
+    """
+
+    name: str
+    wires: tuple[int, ...]
+    angle: float | None = None
+
+    def __post_init__(self) -> None:
+        name = _canonical_gate(self.name)
+        if name not in GATES:
+            raise SpecError(not_allowed("gate.name", self.name, GATES, "Gate names are case-insensitive."))
+        object.__setattr__(self, "name", name)
+
+        wires = self.wires
+        arity = 2 if name in TWO_QUBIT_GATES else 1
+        if (
+            not isinstance(wires, (tuple, list))
+            or len(wires) != arity
+            or any(isinstance(w, bool) or not isinstance(w, numbers.Integral) or w < 0 for w in wires)
+        ):
+            form = (
+                "[control, target]: two non-negative integers, e.g. [0, 1]"
+                if arity == 2
+                else "[wire]: one non-negative integer, e.g. [0]"
+            )
+            raise SpecError(f"gate {name} wires = {wires!r} must be {form}.")
+        if arity == 2 and wires[0] == wires[1]:
+            raise SpecError(f"gate {name} wires = {list(wires)} must be two distinct wires (control, target).")
+        # int(): numpy integers (an agent's action indices) become plain ints, as JSON holds them.
+        object.__setattr__(self, "wires", tuple(int(w) for w in wires))
+
+        angle = self.angle
+        if angle is None:
+            return
+        if name not in ANGLE_GATES:
+            raise SpecError(
+                f"gate {name} angle = {angle!r} is not allowed: {name} has no angle. "
+                f"Remove the angle, or use one of {list(ANGLE_GATES)}."
+            )
+        if isinstance(angle, bool) or not isinstance(angle, numbers.Real) or not math.isfinite(angle):
+            raise SpecError(f"gate {name} angle = {angle!r} must be a finite number, or null for a trainable angle.")
+        # + 0.0 turns -0.0 into 0.0: equal angles must give one JSON form and so one hash.
+        object.__setattr__(self, "angle", float(angle) + 0.0)
+
+    @property
+    def trainable(self) -> bool:
+        """Whether the gate's angle is a trainable weight (an angle gate with no fixed angle)."""
+        return self.name in ANGLE_GATES and self.angle is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "wires": list(self.wires), "angle": self.angle}
+
+    def summary(self) -> str:
+        """Compact form for tables: 'H0', 'CNOT0,1', 'RZ(0.785)1' (fixed angle), 'RY1' (trainable)."""
+        angle = "" if self.angle is None else f"({self.angle:.3g})"
+        return f"{self.name}{angle}{','.join(map(str, self.wires))}"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GateSpec:
+        data = dict(_check_keys(cls, data))
+        missing = [key for key in ("name", "wires") if key not in data]
+        if missing:
+            raise SpecError(
+                f"gate {data!r} is missing {missing[0]!r}; a gate needs 'name' and 'wires', "
+                'e.g. {"name": "CNOT", "wires": [0, 1]}.'
+            )
+        return cls(**data)
+
+
+def _gate_from_dict(index: int, data: Any) -> GateSpec:
+    """Decode gates[index], naming its position in the error so a long gate list is easy to fix."""
+    try:
+        return GateSpec.from_dict(data)
+    except SpecError as exc:
+        raise SpecError(f"gates[{index}]: {exc}") from exc
+
+
+@dataclass(frozen=True)
 class CalibrationSpec:
     """How the trained circuit is run when scored: shots (None = analytic expectation values)."""
 
@@ -186,7 +280,11 @@ def _check_widths(what: str, widths: Any) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class CandidateSpec:
-    """One candidate hybrid model: split, classical layers, qubits, encoding, ansatz, readout, settings."""
+    """One candidate hybrid model: split, classical layers, qubits, encoding, ansatz, readout, settings.
+
+    The ansatz is `layers` followed by `gates`: a layered ansatz (the Optuna search spaces), an
+    explicit gate list (circuits an RL agent builds gate by gate), or both.
+    """
 
     split: str = "quantum_head"
     n_qubits: int = 4
@@ -197,6 +295,7 @@ class CandidateSpec:
     measurement: str = "expval"
     calibration: CalibrationSpec = field(default_factory=CalibrationSpec)
     training: TrainingSpec = field(default_factory=TrainingSpec)
+    gates: tuple[GateSpec, ...] = ()
 
     def __post_init__(self) -> None:
         _check_choice("split", self.split, SPLITS)
@@ -206,13 +305,36 @@ class CandidateSpec:
         for name, cls in (("encoding", EncodingSpec), ("calibration", CalibrationSpec), ("training", TrainingSpec)):
             if not isinstance(getattr(self, name), cls):
                 raise SpecError(f"{name} = {getattr(self, name)!r} must be a {cls.__name__}.")
-        if not isinstance(self.layers, (tuple, list)) or not 1 <= len(self.layers) <= MAX_LAYERS:
-            raise SpecError(f"layers must hold 1 to {MAX_LAYERS} LayerSpec entries, got {self.layers!r}.")
+        if not isinstance(self.layers, (tuple, list)) or len(self.layers) > MAX_LAYERS:
+            raise SpecError(f"layers must hold 0 to {MAX_LAYERS} LayerSpec entries, got {self.layers!r}.")
         if not all(isinstance(layer, LayerSpec) for layer in self.layers):
             raise SpecError(f"layers = {self.layers!r} must contain only LayerSpec entries.")
         object.__setattr__(self, "layers", tuple(self.layers))
+        self._check_gates()
         _check_choice("measurement", self.measurement, MEASUREMENTS)
         self._check_split()
+
+    def _check_gates(self) -> None:
+        """Gates must be GateSpecs on existing wires, and the ansatz must hold at least one layer or gate."""
+        gates = self.gates
+        if not isinstance(gates, (tuple, list)) or len(gates) > MAX_GATES:
+            raise SpecError(f"gates must hold 0 to {MAX_GATES} GateSpec entries, got {gates!r}.")
+        for index, gate in enumerate(gates):
+            if not isinstance(gate, GateSpec):
+                raise SpecError(f"gates[{index}] = {gate!r} must be a GateSpec, e.g. GateSpec('CNOT', (0, 1)).")
+            for wire in gate.wires:
+                if wire >= self.n_qubits:
+                    raise SpecError(
+                        f"gates[{index}] ({gate.name} on wires {list(gate.wires)}) uses wire {wire}, but "
+                        f"n_qubits = {self.n_qubits} (wires 0..{self.n_qubits - 1}); raise n_qubits or change "
+                        "the gate's wires."
+                    )
+        object.__setattr__(self, "gates", tuple(gates))
+        if not self.layers and not self.gates:
+            raise SpecError(
+                f"the ansatz is empty (layers = [], gates = []): give 1 to {MAX_LAYERS} layers, "
+                f"or 1 to {MAX_GATES} gates, or both."
+            )
 
     def _check_split(self) -> None:
         """The split fixes which classical parts exist and whether there is data to encode."""
@@ -265,6 +387,11 @@ class CandidateSpec:
         data["pre_layers"] = list(self.pre_layers)
         data["post_layers"] = list(self.post_layers)
         data["layers"] = [{**asdict(layer), "rotations": list(layer.rotations)} for layer in self.layers]
+        # Omitted when empty, so layered specs keep the hashes they had before gates existed.
+        if self.gates:
+            data["gates"] = [gate.to_dict() for gate in self.gates]
+        else:
+            del data["gates"]
         data["version"] = SPEC_VERSION
         return data
 
@@ -292,6 +419,10 @@ class CandidateSpec:
             if not isinstance(data["layers"], list):
                 raise SpecError(f"layers = {data['layers']!r} must be a list of layer objects.")
             data["layers"] = tuple(LayerSpec.from_dict(layer) for layer in data["layers"])
+        if "gates" in data:
+            if not isinstance(data["gates"], list):
+                raise SpecError(f"gates = {data['gates']!r} must be a list of gate objects.")
+            data["gates"] = tuple(_gate_from_dict(index, gate) for index, gate in enumerate(data["gates"]))
         for name in ("pre_layers", "post_layers"):
             if isinstance(data.get(name), list):
                 data[name] = tuple(data[name])
@@ -306,11 +437,15 @@ class CandidateSpec:
         return cls.from_dict(data)
 
     def summary(self) -> str:
-        """One line for tables: split, qubits, encoding and the ansatz shape."""
+        """One line for tables: split, qubits, encoding and the ansatz shape (layers, then gates)."""
         ansatz = "|".join(
             "+".join(layer.rotations) + (f"/{layer.entangler}:{layer.entangling_gate}" if layer.entangling_gate else "")
             for layer in self.layers
         )
+        gates = f" +gates({' '.join(gate.summary() for gate in self.gates)})" if self.gates else ""
         reupload = "+reup" if self.encoding.reupload else ""
         shots = "" if self.calibration.shots is None else f" shots={self.calibration.shots}"
-        return f"{self.split} q={self.n_qubits} {self.encoding.kind}{reupload} [{ansatz}] {self.measurement}{shots}"
+        return (
+            f"{self.split} q={self.n_qubits} {self.encoding.kind}{reupload} [{ansatz}]{gates} "
+            f"{self.measurement}{shots}"
+        )

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from qnas.circuits import (
+    GATE_OPS,
     circuit_openqasm,
     circuit_resources,
     draw_circuit,
@@ -20,7 +21,7 @@ from qnas.circuits import (
     weight_shapes,
 )
 from qnas.models import build_model
-from qnas.spec import CandidateSpec, EncodingSpec, LayerSpec
+from qnas.spec import ANGLE_GATES, GATES, CandidateSpec, EncodingSpec, GateSpec, LayerSpec
 
 BATCH = 5
 
@@ -211,3 +212,112 @@ def test_openqasm_of_a_quantum_only_model():
     }
     qasm = circuit_openqasm(build_model(config), None)
     assert qasm.count("ry(") == 2 and "cx q[0],q[1];" in qasm
+
+
+def gate_spec(*gates: GateSpec, n_qubits: int = 2, layers: tuple[LayerSpec, ...] = ()) -> CandidateSpec:
+    return CandidateSpec(split="quantum_only", n_qubits=n_qubits, encoding=EncodingSpec("none"), layers=layers,
+                         gates=gates)
+
+
+def test_bell_gates_prepare_the_bell_state():
+    spec = gate_spec(GateSpec("H", (0,)), GateSpec("CNOT", (0, 1)))
+    assert weight_shapes(spec) == {}
+    state = make_qnode(spec, measurement="state")()
+    bell = torch.tensor([1, 0, 0, 1], dtype=torch.complex128) / np.sqrt(2)
+    assert torch.allclose(state, bell, atol=1e-12)
+    assert circuit_resources(spec) == {"depth": 2, "two_qubit_gates": 1, "n_gates": 2}
+
+
+def _rotation(pauli: np.ndarray, angle: float) -> np.ndarray:
+    return np.cos(angle / 2) * np.eye(2) - 1j * np.sin(angle / 2) * pauli
+
+
+X = np.array([[0, 1], [1, 0]])
+Y = np.array([[0, -1j], [1j, 0]])
+Z = np.diag([1, -1])
+P0, P1 = np.diag([1, 0]), np.diag([0, 1])
+ANGLE = 0.3
+EXPECTED = {  # (matrix, wires) in PennyLane's order: wire 0 is the most significant qubit
+    "H": (np.array([[1, 1], [1, -1]]) / np.sqrt(2), (0,)),
+    "X": (X, (0,)),
+    "Y": (Y, (0,)),
+    "Z": (Z, (0,)),
+    "S": (np.diag([1, 1j]), (0,)),
+    "T": (np.diag([1, np.exp(1j * np.pi / 4)]), (0,)),
+    "RX": (_rotation(X, ANGLE), (0,)),
+    "RY": (_rotation(Y, ANGLE), (0,)),
+    "RZ": (_rotation(Z, ANGLE), (0,)),
+    "CNOT": (np.kron(P0, np.eye(2)) + np.kron(P1, X), (0, 1)),
+    "CZ": (np.diag([1, 1, 1, -1]), (0, 1)),
+    "CRZ": (np.kron(P0, np.eye(2)) + np.kron(P1, _rotation(Z, ANGLE)), (0, 1)),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "trainable"), [(name, False) for name in GATES] + [(name, True) for name in ANGLE_GATES]
+)
+def test_every_gate_is_the_textbook_unitary(name, trainable):
+    assert set(GATE_OPS) == set(GATES) == set(EXPECTED)
+    matrix, wires = EXPECTED[name]
+    gate = GateSpec(name, wires, None if trainable or name not in ANGLE_GATES else ANGLE)
+    spec = gate_spec(gate, n_qubits=len(wires))
+    weights = {"gate_angles": torch.tensor([ANGLE], dtype=torch.float64)} if gate.trainable else {}
+    assert weight_shapes(spec) == {name: value.shape for name, value in weights.items()}
+    unitary = qml.matrix(make_qnode(spec, measurement="state"), wire_order=range(len(wires)))(**weights)
+    assert np.allclose(np.asarray(unitary), matrix, atol=1e-12)
+
+
+def test_gates_follow_the_layers_and_take_their_angles_in_order():
+    layer = LayerSpec(("RY",), "linear", "CRZ")
+    gates = (GateSpec("RX", (0,)), GateSpec("RZ", (1,), np.pi / 4), GateSpec("CRZ", (1, 0)), GateSpec("T", (0,)))
+    spec = gate_spec(*gates, layers=(layer,))
+    assert weight_shapes(spec) == {"rot0": (1, 2), "crz0": (1,), "gate_angles": (2,)}
+    weights = {
+        "rot0": torch.tensor([[0.1, 0.2]], dtype=torch.float64, requires_grad=True),
+        "crz0": torch.tensor([0.3], dtype=torch.float64, requires_grad=True),
+        "gate_angles": torch.tensor([0.4, 0.5], dtype=torch.float64, requires_grad=True),
+    }
+
+    @qml.qnode(qml.device("default.qubit", wires=2), interface="torch")
+    def by_hand():
+        qml.RY(0.1, wires=0)
+        qml.RY(0.2, wires=1)
+        qml.CRZ(0.3, wires=[0, 1])
+        qml.RX(0.4, wires=0)
+        qml.RZ(np.pi / 4, wires=1)
+        qml.CRZ(0.5, wires=[1, 0])
+        qml.T(wires=0)
+        return qml.state()
+
+    state = make_qnode(spec, measurement="state")(**weights)
+    assert torch.allclose(state, by_hand(), atol=1e-12)
+    state.real.sum().backward()
+    assert weights["gate_angles"].grad is not None and torch.all(weights["gate_angles"].grad != 0)
+    # A CRZ is charged its two CNOTs (plus two RZ), as in a layer.
+    assert circuit_resources(spec)["two_qubit_gates"] == 2 + 2
+
+
+def test_a_classifier_trains_its_gate_angles_on_a_batch():
+    spec = CandidateSpec(
+        split="quantum_first", n_qubits=2, encoding=EncodingSpec("angle_y"), layers=(),
+        gates=(GateSpec("RY", (0,)), GateSpec("CNOT", (0, 1)), GateSpec("RX", (1,))),
+    )
+    layer = torch_layer(spec)
+    assert dict(layer.qnode_weights)["gate_angles"].shape == (2,)
+    out = layer(torch.randn(BATCH, 2))
+    assert out.shape == (BATCH, 2)
+    out.sum().backward()
+    assert torch.isfinite(dict(layer.qnode_weights)["gate_angles"].grad).all()
+
+
+def test_openqasm_of_a_gate_level_model():
+    spec = gate_spec(GateSpec("H", (0,)), GateSpec("CNOT", (0, 1)), GateSpec("RZ", (1,), np.pi / 4),
+                     GateSpec("RY", (1,)), GateSpec("S", (0,)))
+    config = {"kind": "state", "spec": spec.to_dict(), "n_features": 0, "n_outputs": 4, "class_names": [],
+              "feature_names": []}
+    torch.manual_seed(0)
+    model = build_model(config)
+    qasm = circuit_openqasm(model, None)
+    trained = model.weights["gate_angles"][0].item()
+    assert "h q[0];\ncx q[0],q[1];\nrz(0.7853981633974483) q[1];\n" in qasm
+    assert f"ry({trained}) q[1];\ns q[0];" in qasm

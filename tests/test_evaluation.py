@@ -16,7 +16,7 @@ from qnas.baselines import matched_hidden_width, mlp_parameter_count
 from qnas.errors import QnasError
 from qnas.evaluation import Budget, EvalResult, evaluate, make_model_config
 from qnas.models import build_model
-from qnas.spec import CalibrationSpec, CandidateSpec, EncodingSpec, LayerSpec, TrainingSpec
+from qnas.spec import CalibrationSpec, CandidateSpec, EncodingSpec, GateSpec, LayerSpec, TrainingSpec
 from qnas.tasks import make_task
 from qnas.tasks.vqe import dense_matrix
 from qnas.training import REPORTS_PER_RUN, report_due
@@ -219,3 +219,36 @@ def test_vqe_circuits_start_from_the_hartree_fock_state() -> None:
     expected = dense_matrix(h2.hamiltonian, 4)[hf_index, hf_index].real
     assert np.isclose(float(model().detach()), expected, atol=1e-10)
     assert expected - h2.exact_energy > 0.01  # Hartree-Fock misses the correlation energy
+
+
+H2_GATES = (GateSpec("RY", (2,)), GateSpec("CNOT", (2, 3)), GateSpec("CNOT", (2, 0)), GateSpec("CNOT", (2, 1)))
+"""From Hartree-Fock |1100>: cos(t/2)|1100> + sin(t/2)|0011>, which holds H2's ground state."""
+
+
+def gate_level(n_qubits: int, gates: tuple[GateSpec, ...], shots: int | None = None) -> CandidateSpec:
+    return CandidateSpec(
+        split="quantum_only",
+        n_qubits=n_qubits,
+        encoding=EncodingSpec("none"),
+        layers=(),
+        gates=gates,
+        calibration=CalibrationSpec(shots=shots),
+        training=TrainingSpec(learning_rate=0.1, epochs=60),
+    )
+
+
+def test_a_gate_level_h2_ansatz_reaches_chemical_accuracy():
+    result = evaluate(gate_level(4, H2_GATES).to_dict(), task("h2"), budget=Budget(seed=0))
+    assert result.status == "ok", result.error
+    assert result.value == result.metrics["energy_error"] < 1.6e-3
+    assert result.metrics["n_params"] == 1 and result.metrics["two_qubit_gates"] == 3
+    assert list(result.weights) == ["weights.gate_angles"]
+    assert result.history[0] > result.value  # it learned
+
+
+@pytest.mark.parametrize("shots", [None, 2000])
+def test_a_fixed_gate_bell_circuit_is_scored_without_training(shots):
+    result = evaluate(gate_level(2, (GateSpec("H", (0,)), GateSpec("CNOT", (0, 1))), shots), task("bell"))
+    assert result.status == "ok", result.error
+    assert result.metrics["n_params"] == 0 and result.metrics["epochs_run"] == 0 and result.weights == {}
+    assert result.value == pytest.approx(1.0, abs=1e-12 if shots is None else 0.05)

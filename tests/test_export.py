@@ -21,7 +21,7 @@ from qnas.export import EXPORT_FILES, MANIFEST, WEIGHTS, export_model, load, ver
 from qnas.models import build_model
 from qnas.prediction import predict
 from qnas.redaction import redact_url
-from qnas.spec import CandidateSpec, EncodingSpec, LayerSpec, TrainingSpec
+from qnas.spec import CandidateSpec, EncodingSpec, GateSpec, LayerSpec, TrainingSpec
 from qnas.tasks import make_task
 
 SECRET_URL = "postgresql://user:secret@host/db"
@@ -301,6 +301,40 @@ def test_quantum_only_export_round_trips_and_refuses_predict(kind, tmp_path):
     (tmp_path / "data.csv").write_text("x1,x2\n0,0\n")
     with pytest.raises(ExportError, match=f"predict needs a classifier export.*'{kind}'"):
         predict(out, tmp_path / "data.csv", tmp_path / "pred.csv")
+
+
+@pytest.mark.parametrize(
+    ("task_name", "gates"),
+    [
+        ("h2", (GateSpec("RY", (2,)), GateSpec("CNOT", (2, 3)), GateSpec("CNOT", (2, 0)), GateSpec("CNOT", (2, 1)))),
+        ("bell", (GateSpec("H", (0,)), GateSpec("CNOT", (0, 1)), GateSpec("RZ", (1,), 0.25))),  # nothing to train
+    ],
+)
+def test_gate_level_export_loads_back_with_the_same_output(task_name, gates, tmp_path):
+    task = make_task(task_name)
+    spec = CandidateSpec(
+        split="quantum_only", n_qubits=task.required_qubits, encoding=EncodingSpec("none"), layers=(), gates=gates,
+        training=TrainingSpec(learning_rate=0.1, epochs=20),
+    )
+    result = evaluate(spec, task, budget=Budget(seed=0))
+    assert result.status == "ok", result.error
+    out = export_model(
+        tmp_path / task_name, spec=spec, model_config=result.model_config, weights=result.weights,
+        metrics=result.metrics, baseline=None, task_config=task.config(), source={"study": "s", "trial": 0},
+    )
+    model = load(out)
+    assert model.spec == spec and model.spec.gates == gates
+    reference = json.loads((out / "reference.json").read_text())
+    with torch.no_grad():
+        output = model()
+    if task_name == "h2":
+        assert output.item() == pytest.approx(reference["output"], abs=1e-12)
+        assert output.item() == pytest.approx(result.metrics["energy"], abs=1e-12)
+        assert "cx q[2],q[3];" in (out / "circuit.qasm").read_text()
+    else:
+        assert task.fidelity(output) == pytest.approx(result.value, abs=1e-12)
+        assert reference["output_real"] == pytest.approx(output.real.tolist(), abs=1e-12)
+        assert "rz(0.25) q[1];" in (out / "circuit.qasm").read_text()
 
 
 def test_weights_of_the_wrong_shape_are_refused(copy):

@@ -14,7 +14,7 @@ import torch
 from qnas.devices import DeviceConfig
 from qnas.errors import SpecError
 from qnas.models import build_model, count_parameters
-from qnas.spec import CandidateSpec, EncodingSpec, LayerSpec
+from qnas.spec import CandidateSpec, EncodingSpec, GateSpec, LayerSpec
 
 N_FEATURES = 5
 
@@ -75,6 +75,29 @@ def test_count_parameters_matches_a_hand_count():
     )
     model = build_model(classifier_config(spec))
     assert count_parameters(model) == (5 * 3 + 3) + (3 * 2 + 2) + (2 * 2 + 1) + (2 * 3 + 3)
+
+
+def test_gate_level_models_hold_one_weight_per_trainable_gate(tmp_path):
+    gates = (GateSpec("RY", (0,)), GateSpec("CRZ", (0, 1)), GateSpec("RZ", (1,), 0.5), GateSpec("H", (2,)))
+    classifier = CandidateSpec(split="quantum_first", n_qubits=3, encoding=EncodingSpec("angle_y"), gates=gates)
+    torch.manual_seed(0)
+    model = build_model(classifier_config(classifier))
+    assert model.state_dict()["quantum.gate_angles"].shape == (2,)
+    # One RY layer (3 angles) + 2 trainable gates + Linear(3, 3).
+    assert count_parameters(model) == 3 + 2 + (3 * 3 + 3)
+    assert model(torch.randn(4, N_FEATURES)).shape == (4, 3)
+
+    spec = CandidateSpec(split="quantum_only", n_qubits=3, encoding=EncodingSpec("none"), layers=(), gates=gates)
+    config = {"kind": "state", "spec": spec.to_dict(), "n_features": 0, "n_outputs": 8, "class_names": [],
+              "feature_names": []}
+    state_model = build_model(json.loads(json.dumps(config)))
+    assert list(state_model.state_dict()) == ["weights.gate_angles"] and count_parameters(state_model) == 2
+    path = tmp_path / "weights.safetensors"
+    safetensors.torch.save_file(state_model.state_dict(), str(path))
+    torch.manual_seed(5)
+    rebuilt = build_model(config)
+    rebuilt.load_state_dict(safetensors.torch.load_file(str(path)))
+    assert torch.allclose(rebuilt(), state_model(), atol=1e-12)
 
 
 def test_angle_encodings_read_bounded_angles():

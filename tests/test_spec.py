@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qnas.errors import SpecError
 from qnas.spec import (
+    ANGLE_GATES,
     ENCODINGS,
     ENTANGLERS,
     ENTANGLING_GATES,
+    GATES,
+    MAX_GATES,
     MEASUREMENTS,
     OPTIMIZERS,
     ROTATIONS,
+    TWO_QUBIT_GATES,
     CalibrationSpec,
     CandidateSpec,
     EncodingSpec,
+    GateSpec,
     LayerSpec,
     TrainingSpec,
 )
@@ -43,6 +50,19 @@ calibrations = st.builds(CalibrationSpec, shots=st.none() | st.integers(1, 100_0
 
 
 @st.composite
+def gate_lists(draw: st.DrawFn, n_qubits: int) -> tuple[GateSpec, ...]:
+    """Gates on wires < n_qubits; angle gates are trainable or carry any finite angle (-0.0 included)."""
+    names = [g for g in GATES if n_qubits > 1 or g not in TWO_QUBIT_GATES]
+    gates = []
+    for name in draw(st.lists(st.sampled_from(names), max_size=6)):
+        arity = 2 if name in TWO_QUBIT_GATES else 1
+        wires = draw(st.lists(st.integers(0, n_qubits - 1), min_size=arity, max_size=arity, unique=True))
+        angle = draw(st.none() | st.floats(-10, 10)) if name in ANGLE_GATES else None
+        gates.append(GateSpec(name, tuple(wires), angle))
+    return tuple(gates)
+
+
+@st.composite
 def specs(draw: st.DrawFn) -> CandidateSpec:
     """Any valid spec: the split decides which classical parts and encodings are legal."""
     split = draw(st.sampled_from(("quantum_first", "quantum_head", "quantum_middle", "quantum_only")))
@@ -56,13 +76,16 @@ def specs(draw: st.DrawFn) -> CandidateSpec:
         post = () if split == "quantum_head" else draw(widths)
         if split == "quantum_middle":
             pre, post = pre or (8,), post or (8,)
+    n_qubits = draw(st.integers(1, 12))
+    gates = draw(gate_lists(n_qubits))
     return CandidateSpec(
         split=split,
-        n_qubits=draw(st.integers(1, 12)),
+        n_qubits=n_qubits,
         pre_layers=pre,
         post_layers=post,
         encoding=encoding,
-        layers=tuple(draw(st.lists(layers, min_size=1, max_size=4))),
+        layers=tuple(draw(st.lists(layers, min_size=0 if gates else 1, max_size=4))),
+        gates=gates,
         measurement=draw(st.sampled_from(MEASUREMENTS)),
         calibration=draw(calibrations),
         training=draw(trainings),
@@ -141,6 +164,19 @@ def test_spec_is_frozen() -> None:
         (lambda: CandidateSpec(split="quantum_only"), ["quantum_only", "encoding.kind = 'none'"]),
         (lambda: CandidateSpec(encoding=EncodingSpec(kind="none")), ["'none'", "quantum_only"]),
         (lambda: CandidateSpec(layers=()), ["layers", "1 to"]),
+        (lambda: GateSpec("CNTO", (0, 1)), ["gate.name", "'CNTO'", "Did you mean 'CNOT'"]),
+        (lambda: GateSpec("hadamard", (0,)), ["gate.name", "'hadamard'", "'H'", "'CRZ'"]),
+        (lambda: GateSpec("H", (0, 1)), ["gate H", "wires", "(0, 1)", "one non-negative integer"]),
+        (lambda: GateSpec("CNOT", (0,)), ["gate CNOT", "wires", "[control, target]"]),
+        (lambda: GateSpec("CZ", [2, 2]), ["gate CZ", "[2, 2]", "distinct"]),
+        (lambda: GateSpec("RX", (-1,)), ["gate RX", "(-1,)", "non-negative"]),
+        (lambda: GateSpec("H", (0,), 0.5), ["gate H", "angle = 0.5", "no angle", "Remove the angle", "RX"]),
+        (lambda: GateSpec("CNOT", (0, 1), 1.0), ["gate CNOT", "angle = 1.0", "CRZ"]),
+        (lambda: GateSpec("RZ", (0,), float("inf")), ["gate RZ", "angle = inf", "finite", "trainable"]),
+        (lambda: CandidateSpec(n_qubits=2, gates=(GateSpec("H", (0,)), GateSpec("CNOT", (1, 2)))),
+         ["gates[1]", "CNOT", "wire 2", "n_qubits = 2", "raise n_qubits"]),
+        (lambda: CandidateSpec(gates=("H0",)), ["gates[0]", "'H0'", "GateSpec"]),
+        (lambda: CandidateSpec(gates=(GateSpec("H", (0,)),) * (MAX_GATES + 1)), ["gates", f"0 to {MAX_GATES}"]),
     ],
 )
 def test_invalid_values_name_field_value_and_allowed(build, fragments: list[str]) -> None:
@@ -168,3 +204,47 @@ def test_derived_sizes_follow_encoding_and_measurement() -> None:
     assert spec.quantum_input_size == 8
     assert spec.quantum_output_size == 8
     assert CandidateSpec(n_qubits=3).quantum_input_size == 3
+
+
+BELL = CandidateSpec(
+    split="quantum_only",
+    n_qubits=2,
+    encoding=EncodingSpec("none"),
+    layers=(),
+    gates=(GateSpec("h", (0,)), GateSpec("cnot", [0, 1]), GateSpec("RZ", (1,), math.pi / 4), GateSpec("RY", (1,))),
+)
+
+
+def test_gates_canonicalize_round_trip_and_keep_a_pinned_hash() -> None:
+    assert BELL.gates[0] == GateSpec("H", (0,)) and BELL.gates[1].wires == (0, 1)
+    assert [g.trainable for g in BELL.gates] == [False, False, False, True]
+    data = json.loads(BELL.to_json())
+    assert data["layers"] == [] and data["gates"][2] == {"name": "RZ", "wires": [1], "angle": math.pi / 4}
+    again = CandidateSpec.from_json(BELL.to_json())
+    assert again == BELL and again.hash == BELL.hash == "7a88f3cee992f974"
+    # A spec without gates has no "gates" key, so layered specs keep their hashes (see the pinned default).
+    assert "gates" not in CandidateSpec().to_dict()
+    assert CandidateSpec(gates=()).hash == CandidateSpec().hash
+    assert CandidateSpec(gates=[GateSpec("X", (3,))]).hash != CandidateSpec().hash
+    # Equal angles share one form: -0.0 == 0.0, and numpy scalars (an agent's actions) become plain numbers.
+    assert GateSpec("RX", (0,), -0.0).to_dict() == GateSpec("RX", (0,), 0.0).to_dict()
+    assert GateSpec("CRZ", (np.int64(1), np.int64(0)), np.float32(0.5)).to_dict() == GateSpec("CRZ", (1, 0), 0.5).to_dict()
+
+
+def test_layers_and_gates_together_and_summary() -> None:
+    assert BELL.summary() == "quantum_only q=2 none [] +gates(H0 CNOT0,1 RZ(0.785)1 RY1) expval"
+    both = CandidateSpec(gates=(GateSpec("CZ", (3, 0)),))
+    assert both.summary() == "quantum_head q=4 angle_y [RY/linear:CNOT] +gates(CZ3,0) expval"
+
+
+def test_from_dict_names_the_bad_gate() -> None:
+    data = BELL.to_dict()
+    data["gates"][1] = {"name": "CNOT", "wire": [0, 1]}
+    with pytest.raises(SpecError, match=r"gates\[1\]: GateSpec key = 'wire'.*Did you mean 'wires'"):
+        CandidateSpec.from_dict(data)
+    data["gates"][1] = {"name": "CNOT"}
+    with pytest.raises(SpecError, match=r"gates\[1\]: .*missing 'wires'"):
+        CandidateSpec.from_dict(data)
+    data["gates"] = {"name": "H", "wires": [0]}
+    with pytest.raises(SpecError, match="gates = .* must be a list"):
+        CandidateSpec.from_dict(data)
