@@ -1,0 +1,278 @@
+"""CircuitDesignEnv: build a circuit one action at a time; the reward is the score it gains.
+
+Registered as `qnas/CircuitDesign-v0` (`import qnas.envs`, then `gymnasium.make(...)`).
+
+Actions (`Discrete(n)`, listed with labels in `env.unwrapped.actions`):
+
+- state preparation and VQE (gate level), `gate_set="space"`: a rotation (RX/RY/RZ, trainable
+  angle) on each wire for every axis in the space's `rotations` choices; each entangling gate in
+  the space's `entangling_gate` choices on every pair `connectivity` allows (ordered pairs, one
+  per unordered pair for the symmetric CZ); then stop. `gate_set="qas-gym"`: X, Y, Z, H and
+  RZ(pi/4) on each wire, CNOT on every allowed ordered pair, then stop (Kuo et al. 2021).
+- classification: one action per layer (rotations, entangler, entangling gate) the space allows;
+  "re-upload" (switches on `encoding.reupload`: the data is encoded again before every layer
+  after the first) when the space and the base spec's encoding allow it; then stop.
+
+After a gate action every trainable angle is re-optimized (`angle_steps` Adam steps, warm
+started, the new angle from 0); after a classification action the model trains `train_epochs`
+epochs from scratch.
+
+Observation (`Box(float32)`, length `max_gates * n_actions + 2`): slot i (entries
+i * n_actions ... (i + 1) * n_actions - 1) holds the one-hot of the action that added block i
+(gate, layer or re-upload), zeros while empty; then the current score clipped to [-1, 1]; then
+steps taken / max_gates.
+
+Score: fidelity to the target (state preparation); -(energy error) / scale for VQE, with scale
+the reference state's energy error floored at 1.6e-3 Ha, so the start scores -1 (or above, when
+the reference state is already that close) and the ground state 0; validation accuracy
+(classification, starting from the majority class's share).
+
+Reward per step: score gained - `gate_cost` (or `two_qubit_cost` for an entangling gate or an
+entangling layer) + `bonus` when the score reaches `threshold`, in the task's own units
+(default fidelity >= 0.95; energy error <= 1.6e-3 Ha; classification: none unless given), which
+ends the episode. Stop costs nothing. An action that `action_masks()` forbids (stop before the
+first block; the same self-inverse gate H/X/Y/Z/CNOT/CZ on the same wires twice in a row;
+re-uploading before the first layer or twice; anything but stop at the limit) is refused:
+nothing changes, the reward is -`invalid_cost`, and it uses up a step. So an agent without
+masks still ends every episode within `max_gates` steps.
+
+The episode terminates at the threshold or on stop, and truncates after `max_gates` steps.
+`info` holds "score", "n_gates" (blocks placed: gates, or layers and re-upload), "n_two_qubit"
+(the entangling ones), "action" (its label), "invalid_action", and the task's metrics
+("fidelity"; "energy", "energy_error" in Ha; "val_accuracy"); on the last step also "spec" (the
+built CandidateSpec as a dict, ready for `qnas.evaluation.evaluate`; absent when nothing was
+placed) and, for gate tasks, "angles" (the optimized trainable angles, in gate order).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from qnas.envs.actions import SELF_INVERSE, Action, field_values, gate_actions, layer_actions
+from qnas.envs.scoring import DEFAULT_THRESHOLDS, CircuitScorer, ClassifierScorer
+from qnas.errors import QnasError
+from qnas.evaluation import check_compatible
+from qnas.search_spaces import SearchSpace, load_space
+from qnas.spec import MAX_GATES, CandidateSpec, EncodingSpec, LayerSpec, TrainingSpec
+from qnas.tasks import Task, make_task
+
+DEFAULT_MAX_GATES = 20
+DEFAULT_MAX_LAYERS = 5
+"""Classification's default limit: every step trains a model, and deep stacks train slowly."""
+GATE_SPEC_EPOCHS = 200
+"""Optimizer steps the built gate-level spec asks `qnas.evaluation` for (angles restart there)."""
+
+
+def _check_number(name: str, value: Any, low: float, low_open: bool = False) -> float:
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+    if not ok or value < low or (low_open and value == low):
+        bound = f"> {low}" if low_open else f">= {low}"
+        raise QnasError(f"{name} = {value!r} must be a finite number {bound}.")
+    return float(value)
+
+
+def _check_count(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise QnasError(f"{name} = {value!r} must be an integer in [{low}, {high}].")
+    return value
+
+
+class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
+    """Design a circuit for `task` action by action; see the module docstring for the spaces."""
+
+    metadata: dict[str, Any] = {"render_modes": []}
+
+    def __init__(
+        self,
+        task: str | dict[str, Any] | Task = "bell",
+        space: str | SearchSpace | None = None,
+        *,
+        gate_set: str = "space",
+        connectivity: str | Sequence[Sequence[int]] = "all",
+        max_gates: int | None = None,
+        gate_cost: float = 0.01,
+        two_qubit_cost: float = 0.02,
+        invalid_cost: float = 0.05,
+        bonus: float = 1.0,
+        threshold: float | None = None,
+        angle_steps: int = 20,
+        angle_lr: float = 0.1,
+        train_epochs: int = 2,
+        base_spec: CandidateSpec | dict[str, Any] | None = None,
+    ) -> None:
+        """`task`: a task name, config dict or Task. `space`: a search-space name, path or
+        SearchSpace (default: the shipped one for the task kind). `base_spec`: the fields of the
+        built spec the agent does not choose (training, calibration; for classification also
+        split, qubits, encoding and classical layers)."""
+        self.task = task if isinstance(task, Task) else make_task(task)
+        kind = self.task.kind
+        self.space = space if isinstance(space, SearchSpace) else load_space(space or _default_space(kind))
+        self.space.check_task_kind(kind, self.task.name)
+        self.gate_cost = _check_number("gate_cost", gate_cost, 0.0)
+        self.two_qubit_cost = _check_number("two_qubit_cost", two_qubit_cost, 0.0)
+        self.invalid_cost = _check_number("invalid_cost", invalid_cost, 0.0)
+        self.bonus = _check_number("bonus", bonus, 0.0)
+        default_limit = DEFAULT_MAX_LAYERS if kind == "classification" else DEFAULT_MAX_GATES
+        self.max_gates = _check_count("max_gates", default_limit if max_gates is None else max_gates, 1, MAX_GATES)
+        self.threshold = DEFAULT_THRESHOLDS[kind] if threshold is None else _check_number("threshold", threshold, 0.0)
+
+        if kind == "classification":
+            if gate_set != "space":
+                raise QnasError(
+                    f"gate_set = {gate_set!r} applies to gate-level tasks (state_prep, vqe); classification "
+                    "actions add layers. Leave gate_set at 'space'."
+                )
+            self.base_spec = _base_spec(base_spec, CandidateSpec())
+            encoding = self.base_spec.encoding.kind
+            reupload = True in field_values(self.space, "reupload", False) and encoding not in ("none", "amplitude")
+            self.actions: tuple[Action, ...] = layer_actions(self.space, reupload)
+            self._classifier = ClassifierScorer(self.task, _check_count("train_epochs", train_epochs, 1, 10_000))
+        else:
+            angle_lr = _check_number("angle_lr", angle_lr, 0.0, low_open=True)
+            training = TrainingSpec(optimizer="adam", learning_rate=angle_lr, epochs=GATE_SPEC_EPOCHS, batch_size=1)
+            n_qubits = self.task.required_qubits
+            default = CandidateSpec(split="quantum_only", n_qubits=n_qubits, encoding=EncodingSpec("none"), training=training)
+            self.base_spec = _base_spec(base_spec, default)
+            self.actions = gate_actions(self.space, n_qubits, gate_set, connectivity)
+            steps = _check_count("angle_steps", angle_steps, 0, 100_000)
+            self._circuit = CircuitScorer(self.task, steps, angle_lr)
+        check_compatible(self.base_spec, self.task)
+
+        n = len(self.actions)
+        self.action_space = spaces.Discrete(n)
+        low = np.zeros(self.max_gates * n + 2, dtype=np.float32)
+        low[-2] = -1.0
+        self.observation_space = spaces.Box(low=low, high=np.ones_like(low), dtype=np.float32)
+        self._slots: list[int] = []
+        self._steps = 0
+        self._metrics: dict[str, float] = {}
+        self._layers: list[LayerSpec] = []
+        self._reupload = False
+        self._done = True
+
+    # --- gymnasium API -------------------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        self._slots, self._steps, self._layers = [], 0, []
+        self._reupload = self._done = False
+        if self.task.kind == "classification":
+            self._metrics = self._classifier.baseline()
+        else:
+            self._metrics = self._circuit.reset()
+        return self._observation(), self._info(None, invalid=False, final=False)
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self._done:
+            raise QnasError("step() was called on a finished (or never started) episode; call reset() first.")
+        if not self.action_space.contains(action):
+            raise QnasError(f"action = {action!r} is not an integer in [0, {self.action_space.n - 1}].")
+        index = int(action)
+        chosen = self.actions[index]
+        self._steps += 1
+        previous = self._metrics["score"]
+        invalid = not self.action_masks()[index]
+        reward, terminated = 0.0, False
+        if invalid:
+            reward = -self.invalid_cost
+        elif chosen.kind == "stop":
+            terminated = True
+        else:
+            self._slots.append(index)
+            self._metrics = self._apply(chosen)
+            reward = self._metrics["score"] - previous - (self.two_qubit_cost if chosen.two_qubit else self.gate_cost)
+            if self.threshold is not None and self._reached_threshold():
+                terminated = True
+                reward += self.bonus
+        truncated = not terminated and self._steps >= self.max_gates
+        self._done = terminated or truncated
+        info = self._info(chosen, invalid=invalid, final=self._done)
+        return self._observation(), float(reward), terminated, truncated, info
+
+    def action_masks(self) -> np.ndarray:
+        """Legal actions (sb3-contrib MaskablePPO reads this): see the module docstring."""
+        stop = len(self.actions) - 1
+        mask = np.zeros(len(self.actions), dtype=bool)
+        mask[stop] = bool(self._slots)
+        if self._steps >= self.max_gates:
+            return mask
+        last = self.actions[self._slots[-1]] if self._slots else None
+        for index, action in enumerate(self.actions[:stop]):
+            if action.kind == "reupload":
+                mask[index] = bool(self._layers) and not self._reupload
+            elif action.gate is not None and last is not None and last.gate == action.gate:
+                mask[index] = action.gate.name not in SELF_INVERSE
+            else:
+                mask[index] = True
+        return mask
+
+    # --- the circuit being built ---------------------------------------------------------------
+
+    def built_spec(self) -> CandidateSpec:
+        """The spec of the circuit built so far (gate-level, or a layer stack for classification)."""
+        if self.task.kind == "classification":
+            encoding = replace(self.base_spec.encoding, reupload=self._reupload)
+            return replace(self.base_spec, encoding=encoding, layers=tuple(self._layers), gates=())
+        gates = tuple(self.actions[i].gate for i in self._slots)
+        return replace(self.base_spec, layers=(), gates=gates)
+
+    def _apply(self, action: Action) -> dict[str, float]:
+        """Add the action's block and return the new metrics."""
+        if action.gate is not None:
+            return self._circuit.add(action.gate)
+        if action.kind == "reupload":
+            self._reupload = True
+        else:
+            self._layers.append(action.layer)
+        seed = int(self.np_random.integers(2**31))
+        return self._classifier.score(self.built_spec(), seed)
+
+    def _reached_threshold(self) -> bool:
+        if self.task.kind == "classification":
+            return self._metrics["val_accuracy"] >= self.threshold
+        return self._circuit.reached(self._metrics, self.threshold)
+
+    def _observation(self) -> np.ndarray:
+        n = len(self.actions)
+        observation = np.zeros(self.observation_space.shape, dtype=np.float32)
+        for slot, index in enumerate(self._slots):
+            observation[slot * n + index] = 1.0
+        observation[-2] = np.clip(self._metrics["score"], -1.0, 1.0)
+        observation[-1] = self._steps / self.max_gates
+        return observation
+
+    def _info(self, action: Action | None, invalid: bool, final: bool) -> dict[str, Any]:
+        blocks = [self.actions[i] for i in self._slots]
+        info: dict[str, Any] = {
+            **self._metrics,
+            "n_gates": len(blocks),
+            "n_two_qubit": sum(block.two_qubit for block in blocks),
+            "action": None if action is None else action.label,
+            "invalid_action": invalid,
+        }
+        if final and blocks:
+            info["spec"] = self.built_spec().to_dict()
+            if self.task.kind != "classification":
+                info["angles"] = [float(a) for a in self._circuit.angles]
+        return info
+
+
+def _default_space(kind: str) -> str:
+    # Imported here: qnas.search imports the proposers, and an RL proposer imports this module.
+    from qnas.search import DEFAULT_SPACES
+
+    return DEFAULT_SPACES[kind]
+
+
+def _base_spec(base_spec: CandidateSpec | dict[str, Any] | None, default: CandidateSpec) -> CandidateSpec:
+    if base_spec is None:
+        return default
+    return base_spec if isinstance(base_spec, CandidateSpec) else CandidateSpec.from_dict(base_spec)
+

@@ -1,0 +1,220 @@
+"""Tests for the circuit-design environment: registration, both env checkers without warnings,
+seeding, masks, known solutions (Bell, GHZ-3, H2) and classification steps."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from gymnasium.utils.env_checker import check_env as gymnasium_check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+from qnas.envs import CIRCUIT_DESIGN_ID
+from qnas.envs.circuit_design import CircuitDesignEnv
+from qnas.envs.scoring import CHEMICAL_ACCURACY
+from qnas.errors import QnasError, SearchSpaceError
+from qnas.evaluation import Budget, evaluate
+from qnas.spec import CandidateSpec
+from qnas.statevector import simulate
+from qnas.tasks import make_task
+from tests.conftest import SMALL_MOONS
+
+BELL_QAS = {"task": "bell", "gate_set": "qas-gym"}
+
+
+def make(**kwargs) -> CircuitDesignEnv:
+    env = gym.make(CIRCUIT_DESIGN_ID, **kwargs).unwrapped
+    assert isinstance(env, CircuitDesignEnv)
+    return env
+
+
+def act(env: CircuitDesignEnv, label: str) -> tuple[np.ndarray, float, bool, bool, dict]:
+    labels = [action.label for action in env.actions]
+    return env.step(labels.index(label))
+
+
+def test_registered_and_made_by_id():
+    env = gym.make(CIRCUIT_DESIGN_ID, **BELL_QAS)
+    labels = [action.label for action in env.unwrapped.actions]
+    assert labels == [
+        "X0", "Y0", "Z0", "H0", "RZ(0.785)0", "X1", "Y1", "Z1", "H1", "RZ(0.785)1", "CNOT0,1", "CNOT1,0", "stop"
+    ]  # fmt: skip
+    assert env.action_space == gym.spaces.Discrete(13)
+    assert env.observation_space.shape == (20 * 13 + 2,)
+    observation, info = env.reset(seed=0)
+    assert observation in env.observation_space
+    assert info["fidelity"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [BELL_QAS, {"task": "h2"}, {"task": SMALL_MOONS, "train_epochs": 1, "max_gates": 3}],
+    ids=["bell-qas-gym", "h2", "moons"],
+)
+def test_both_env_checkers_pass_without_warnings(kwargs):
+    env = make(**kwargs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gymnasium_check_env(env)
+        sb3_check_env(env)
+    assert [str(w.message) for w in caught] == []
+
+
+def rollout(env: CircuitDesignEnv, seed: int, actions: list[int]) -> list:
+    observation, info = env.reset(seed=seed)
+    trace = [(observation, info)]
+    for action in actions:
+        trace.append(env.step(action))
+        if trace[-1][2] or trace[-1][3]:
+            break
+    return trace
+
+
+def assert_same(trace_a: list, trace_b: list) -> None:
+    assert len(trace_a) == len(trace_b)
+    for a, b in zip(trace_a, trace_b, strict=True):
+        np.testing.assert_array_equal(a[0], b[0])
+        assert a[1:] == b[1:]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "actions"),
+    [({"task": "h2"}, [7, 20, 18, 19, 1]), ({"task": SMALL_MOONS, "train_epochs": 1}, [1, 40, 5])],
+    ids=["h2", "moons"],
+)
+def test_the_same_seed_gives_the_same_episode(kwargs, actions):
+    first = rollout(make(**kwargs), 7, actions)
+    torch.manual_seed(123)  # the global RNG state must not matter
+    assert_same(first, rollout(make(**kwargs), 7, actions))
+
+
+def test_masks_follow_the_rules_and_masked_actions_are_refused():
+    env = make(**BELL_QAS, invalid_cost=0.05, max_gates=4)
+    env.reset(seed=0)
+    stop = len(env.actions) - 1
+    mask = env.action_masks()
+    assert mask.dtype == bool and not mask[stop] and mask[:stop].all()  # stop needs a gate first
+
+    act(env, "H0")
+    mask = env.action_masks()
+    labels = [a.label for a in env.actions]
+    assert not mask[labels.index("H0")] and mask[labels.index("H1")] and mask[stop]
+
+    act(env, "RZ(0.785)0")
+    assert env.action_masks()[labels.index("RZ(0.785)0")]  # not self-inverse: may repeat
+
+    observation, reward, terminated, truncated, info = act(env, "RZ(0.785)0")
+    assert not info["invalid_action"] and info["n_gates"] == 3
+    act(env, "RZ(0.785)0")  # the 4th step reaches the limit: truncated
+    assert env.action_masks().tolist() == [False] * stop + [True]
+
+    env.reset(seed=0)
+    observation, reward, terminated, truncated, info = env.step(stop)  # stop before any gate: refused
+    assert info["invalid_action"] and reward == pytest.approx(-0.05)
+    assert not terminated and info["n_gates"] == 0 and observation[-1] == pytest.approx(1 / 4)
+    with pytest.raises(QnasError, match=r"action = 99 is not an integer in \[0, 12\]"):
+        env.step(99)
+
+
+def test_bell_is_solved_by_h_then_cnot_under_qas_gym_rules():
+    env = make(**BELL_QAS, gate_cost=0.01, two_qubit_cost=0.02, bonus=1.0)
+    env.reset(seed=0)
+    _, first, terminated, _, info = act(env, "H0")
+    assert not terminated and first == pytest.approx(0.25 - 0.5 - 0.01)
+    observation, second, terminated, truncated, info = act(env, "CNOT0,1")
+    assert terminated and not truncated
+    assert second == pytest.approx(1.0 - 0.25 - 0.02 + 1.0)
+    assert info["fidelity"] == pytest.approx(1.0) and info["n_gates"] == 2 and info["n_two_qubit"] == 1
+    assert observation[-2] == pytest.approx(1.0) and observation[-1] == pytest.approx(2 / 20)
+
+    spec = CandidateSpec.from_dict(info["spec"])
+    assert spec.split == "quantum_only" and spec.encoding.kind == "none" and not spec.layers
+    bell = torch.tensor([1, 0, 0, 1], dtype=torch.complex128) / math.sqrt(2)
+    assert torch.allclose(simulate(spec.gates, 2), bell)
+    with pytest.raises(QnasError, match="call reset"):
+        env.step(0)
+
+
+def test_ghz3_in_three_actions():
+    env = make(task={"name": "ghz", "n": 3}, gate_set="qas-gym")
+    env.reset(seed=0)
+    for label in ("H0", "CNOT0,1", "CNOT1,2"):
+        _, _, terminated, _, info = act(env, label)
+    assert terminated and info["fidelity"] == pytest.approx(1.0) and info["n_gates"] == 3
+
+
+def test_h2_reaches_chemical_accuracy_and_its_spec_evaluates():
+    """From Hartree-Fock |1100>: RY on wire 2 plus three CNOTs make cos|1100> + sin|0011>."""
+    env = make(task="h2")
+    _, info = env.reset(seed=0)
+    assert info["score"] == pytest.approx(-1.0) and info["energy_error"] > CHEMICAL_ACCURACY
+    total = 0.0
+    for label in ("RY2", "CNOT2,3", "CNOT2,0", "CNOT2,1"):
+        _, reward, terminated, _, info = act(env, label)
+        total += reward
+    assert terminated and info["energy_error"] <= CHEMICAL_ACCURACY
+    assert total == pytest.approx(info["score"] + 1.0 - 0.01 - 3 * 0.02 + 1.0)
+    assert len(info["angles"]) == 1
+
+    result = evaluate(info["spec"], make_task("h2"), budget=Budget(seed=0, max_epochs=100))
+    assert result.status == "ok", result.error
+    assert result.metrics["energy_error"] <= CHEMICAL_ACCURACY
+
+
+def test_actions_follow_the_space_and_connectivity(tmp_path):
+    space = tmp_path / "ry_cz.yaml"
+    space.write_text(
+        "name: ry_cz\ntask_kinds: [vqe]\nfixed: {split: quantum_only, encoding: none}\n"
+        "layer: {rotations: {choices: [RY]}, entangler: {choices: [linear]}, entangling_gate: {choices: [CZ]}}\n"
+    )
+    env = make(task="h2", space=str(space), connectivity="linear")
+    assert [a.label for a in env.actions] == ["RY0", "RY1", "RY2", "RY3", "CZ0,1", "CZ1,2", "CZ2,3", "stop"]
+    env = make(task="h2", space=str(space), connectivity=[[0, 3]])
+    assert [a.label for a in env.actions][-2:] == ["CZ0,3", "stop"]
+
+
+def test_classification_actions_add_layers_and_build_a_layered_spec():
+    env = make(task=SMALL_MOONS, train_epochs=1)
+    labels = [a.label for a in env.actions]
+    assert len(labels) == 4 * 10 + 2  # 4 rotation sets x (none + 3 entanglers x 3 gates), re-upload, stop
+    reupload = labels.index("re-upload data before every layer")
+    _, info = env.reset(seed=0)
+    assert info["val_accuracy"] == pytest.approx(0.5)  # the majority class's share
+    assert not env.action_masks()[reupload]
+    _, reward, _, _, info = act(env, "layer RY/linear:CNOT")
+    assert 0.0 <= info["val_accuracy"] <= 1.0 and info["n_two_qubit"] == 1
+    assert reward == pytest.approx(info["val_accuracy"] - 0.5 - 0.02)
+    assert env.action_masks()[reupload]
+    env.step(reupload)
+    _, _, terminated, _, info = act(env, "stop")
+    spec = CandidateSpec.from_dict(info["spec"])
+    assert terminated and spec.encoding.reupload and len(spec.layers) == 1 and not spec.gates
+
+
+def test_bad_arguments_name_the_value_and_the_fix():
+    with pytest.raises(QnasError, match=r"gate_set = 'qas_gym'.*Did you mean 'qas-gym'"):
+        make(task="bell", gate_set="qas_gym")
+    with pytest.raises(QnasError, match=r"connectivity = 'ring'.*\['all', 'linear'\]"):
+        make(task="bell", connectivity="ring")
+    with pytest.raises(QnasError, match=r"connectivity pair \[0, 5\]"):
+        make(task="bell", connectivity=[[0, 5]])
+    with pytest.raises(SearchSpaceError, match="space 'classification' is for classification tasks"):
+        make(task="bell", space="classification")
+    with pytest.raises(QnasError, match="gate_set = 'qas-gym' applies to gate-level tasks"):
+        make(task=SMALL_MOONS, gate_set="qas-gym")
+    with pytest.raises(QnasError, match=r"max_gates = 0 must be an integer in \[1, 512\]"):
+        make(task="bell", max_gates=0)
+
+
+def test_maskable_ppo_trains_on_the_env():
+    from sb3_contrib import MaskablePPO
+
+    env = gym.make(CIRCUIT_DESIGN_ID, **BELL_QAS, max_gates=4)
+    model = MaskablePPO("MlpPolicy", env, n_steps=32, batch_size=32, n_epochs=1, seed=0)
+    model.learn(total_timesteps=32)
+    action, _ = model.predict(env.reset(seed=0)[0], action_masks=env.unwrapped.action_masks())
+    assert env.unwrapped.action_masks()[int(action)]
