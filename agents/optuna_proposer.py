@@ -7,17 +7,15 @@ parameters (a gate only when there is an entangler) are sampled only where they 
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import optuna
 
-from qnas.agents.base import Proposal, Proposer
+from qnas.agents.base import Proposal
+from qnas.agents.study_proposer import StudyProposer
 from qnas.errors import QnasError, not_allowed
-from qnas.spec import CandidateSpec
-from qnas.study import record_result
 
 if TYPE_CHECKING:
-    from qnas.evaluation import EvalResult
     from qnas.search_spaces import SearchSpace
 
 SAMPLERS = ("tpe", "random", "nsga2")
@@ -47,20 +45,13 @@ def make_sampler(name: str, seed: int | None, n_trials: int) -> optuna.samplers.
     raise QnasError(not_allowed("--sampler", name, SAMPLERS))
 
 
-class OptunaProposer(Proposer):
-    """Asks an Optuna study for trials and tells it their results, pruning through its pruner."""
+class OptunaProposer(StudyProposer):
+    """Asks an Optuna study's sampler for candidates, drawn define-by-run from the search space."""
 
     def __init__(self, study: optuna.Study, space: SearchSpace, required_qubits: int | None, sampler_name: str) -> None:
-        self.study = study
+        super().__init__(study, f"optuna:{sampler_name}")
         self.space = space
         self.required_qubits = required_qubits
-        self.name = f"optuna:{sampler_name}"
-        self._pending: dict[int, tuple[optuna.Trial, CandidateSpec]] = {}
-        # Without a pruner nothing reads intermediate values during the search, so they are
-        # written with the trial's record, in its one transaction, instead of one commit each.
-        self._deferred_reports: dict[int, dict[int, float]] | None = (
-            {} if isinstance(study.pruner, optuna.pruners.NopPruner) else None
-        )
 
     def ask(self) -> Proposal:
         trial = self.study.ask()
@@ -71,31 +62,8 @@ class OptunaProposer(Proposer):
             trial.set_user_attr("fail_reason", f"could not sample a candidate: {exc}")
             self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
             raise
-        self._pending[trial.number] = (trial, spec)
+        self._open(trial, spec)
         return Proposal(id=trial.number, spec=spec, params=dict(trial.params))
-
-    def report(self, proposal_id: int, step: int, value: float) -> bool:
-        if proposal_id not in self._pending:
-            return False
-        if self._deferred_reports is not None:
-            self._deferred_reports.setdefault(proposal_id, {})[step] = value
-            return False
-        trial = self._pending[proposal_id][0]
-        trial.report(value, step)
-        return trial.should_prune()
-
-    def tell(self, proposal_id: int, result: EvalResult, *, attrs: dict[str, Any] | None = None) -> None:
-        trial, spec = self._pending.pop(proposal_id)
-        reports = self._deferred_reports.pop(proposal_id, {}) if self._deferred_reports is not None else {}
-        record_result(self.study, trial, spec, result, proposer=self.name, attrs=attrs, intermediate_values=reports)
-
-    def close(self, reason: str) -> None:
-        """Fail the trials still pending (the search was interrupted), so none stays RUNNING."""
-        for trial, _ in self._pending.values():
-            trial.set_user_attr("interrupted", True)
-            trial.set_user_attr("fail_reason", f"interrupted: {reason}")
-            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        self._pending.clear()
 
     def retry(self, proposal: Proposal) -> Proposal:
         """Enqueue the same parameters; the next ask takes them (Optuna's `enqueue_trial`)."""

@@ -51,12 +51,7 @@ def _console() -> Any:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    import optuna
-
-    from qnas.redaction import redact_url
-    from qnas.search import DEFAULT_TRIALS, SearchConfig, run_search
-    from qnas.study import load_study
-    from qnas.study_tables import best_trials_table
+    from qnas.search import DEFAULT_TRIALS, SearchConfig
 
     config = SearchConfig(
         space=args.space,
@@ -74,7 +69,22 @@ def cmd_search(args: argparse.Namespace) -> int:
         trial_timeout=args.trial_timeout,
         max_retries=args.max_retries,
         resume=args.resume,
+        agent=args.agent,
+        policy=args.policy,
+        agent_timesteps=args.agent_timesteps,
     )
+    return _run_and_summarize(config)
+
+
+def _run_and_summarize(config: Any) -> int:
+    """Run a search, then print its best trials and the next command."""
+    import optuna
+
+    from qnas.redaction import redact_url
+    from qnas.search import run_search
+    from qnas.study import load_study
+    from qnas.study_tables import best_trials_table
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the live display reports each trial
     outcome = run_search(config)
     console = _console()
@@ -83,7 +93,39 @@ def cmd_search(args: argparse.Namespace) -> int:
     console.print(
         f"study {outcome.study_name!r}: {c.ok} ok, {c.pruned} pruned, {c.failed} failed, {c.duplicates} reused "
         f"in {outcome.wall_time_s:.0f} s.\n"
-        f"Next: qnas export --study {outcome.study_name} --storage {redact_url(args.storage)} --out DIR"
+        f"Next: qnas export --study {outcome.study_name} --storage {redact_url(config.storage)} --out DIR"
+    )
+    return 0
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    """`agent train`: train MaskablePPO on the design env; `agent propose`: its proposals into a study."""
+    from qnas.agents.rl_agent import AgentConfig
+
+    if args.agent_command == "propose":
+        from qnas.search import SearchConfig
+
+        trained = AgentConfig.read(args.policy)
+        config = SearchConfig(
+            space=trained.space, task=trained.task, trials=args.trials, workers=args.workers, storage=args.storage,
+            study=args.study, seed=args.seed, artifact_dir=args.artifacts, agent="rl", policy=args.policy,
+        )
+        return _run_and_summarize(config)
+
+    from qnas.agents.rl_agent import DEFAULT_PPO, train_agent
+
+    env = parse_task_args(args.env_arg)
+    env.update({k: v for k, v in (("gate_set", args.gate_set), ("max_gates", args.max_gates)) if v is not None})
+    config = AgentConfig(
+        task=_task_config(args), space=args.space, env=env, ppo=dict(DEFAULT_PPO), seed=args.seed,
+        n_envs=args.n_envs, timesteps=args.timesteps,
+    )
+    train_agent(config, args.out, progress_bar=sys.stderr.isatty())
+    out = Path(args.out)
+    print(
+        f"agent saved in {out}: {out / 'agent.zip'}, learning curve {out / 'learning_curve.png'}, "
+        f"TensorBoard logs: tensorboard --logdir {out / 'tensorboard'}\n"
+        f"Next: qnas agent propose --policy {out} --study NAME --trials 20"
     )
     return 0
 
@@ -160,6 +202,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_task_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task", default="moons", help="task name: moons, iris, ..., csv, h2, lih, tfim, bell, ghz")
+    parser.add_argument("--task-arg", action="append", default=[], metavar="KEY=VALUE", help="task option, e.g. n=6")
+    parser.add_argument("--data", help="CSV file (with --task csv)")
+    parser.add_argument("--target", help="target column of the CSV (with --task csv)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from qnas.storage import DEFAULT_STORAGE
 
@@ -170,10 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument(
         "--space", help="search-space name or YAML path (default: classification, vqe_gates or state_prep by task)"
     )
-    search.add_argument("--task", default="moons", help="task name: moons, iris, ..., csv, h2, lih, tfim, bell, ghz")
-    search.add_argument("--task-arg", action="append", default=[], metavar="KEY=VALUE", help="task option, e.g. n=6")
-    search.add_argument("--data", help="CSV file (with --task csv)")
-    search.add_argument("--target", help="target column of the CSV (with --task csv)")
+    _add_task_arguments(search)
     search.add_argument("--trials", type=int, help="finished trials to add (default 20)")
     search.add_argument("--workers", type=int, default=2, help="Ray workers; 0 evaluates in-process")
     search.add_argument("--storage", default=DEFAULT_STORAGE, help="Optuna storage URL")
@@ -189,7 +235,34 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument(
         "--resume", action="store_true", help="continue --study after its driver stopped, to the trial count it began with"
     )
+    search.add_argument("--agent", default="optuna", help="proposer: optuna (--sampler), random, rl, or hybrid (rl + sampler)")
+    search.add_argument("--policy", metavar="DIR", help="a trained agent (qnas agent train) for --agent rl/hybrid")
+    search.add_argument(
+        "--agent-timesteps", type=int, default=4096, help="without --policy: steps to train the agent first (default 4096)"
+    )
     search.set_defaults(func=cmd_search)
+
+    agent = sub.add_parser("agent", help="train the RL agent alone, or let a trained one propose into a study")
+    agent_sub = agent.add_subparsers(dest="agent_command", required=True)
+    train = agent_sub.add_parser("train", help="train MaskablePPO on qnas/CircuitDesign-v0")
+    _add_task_arguments(train)
+    train.add_argument("--space", help="search space the actions come from (default: by task kind)")
+    train.add_argument("--timesteps", type=int, default=20_000)
+    train.add_argument("--n-envs", type=int, default=2, help="environments stepped in parallel processes")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--gate-set", help="space (default) or qas-gym (X, Y, Z, H, RZ(pi/4), CNOT)")
+    train.add_argument("--max-gates", type=int, help="gate (or layer) limit per episode")
+    train.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE", help="env option, e.g. gate_cost=0.02")
+    train.add_argument("--out", required=True, help="agent folder to write")
+    propose = agent_sub.add_parser("propose", help="evaluate a trained agent's proposals into a study")
+    propose.add_argument("--policy", required=True, metavar="DIR", help="agent folder from qnas agent train")
+    propose.add_argument("--study", help="study name (default: TASK-SPACE)")
+    propose.add_argument("--storage", default=DEFAULT_STORAGE)
+    propose.add_argument("--trials", type=int, default=20)
+    propose.add_argument("--workers", type=int, default=2)
+    propose.add_argument("--seed", type=int, default=0)
+    propose.add_argument("--artifacts", help="folder for trained weights (default: beside the SQLite file)")
+    agent.set_defaults(func=cmd_agent)
 
     studies = sub.add_parser("studies", help="list studies or show one")
     studies_sub = studies.add_subparsers(dest="studies_command", required=True)

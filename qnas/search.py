@@ -7,6 +7,7 @@ result instead of training again.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field, replace
@@ -16,7 +17,8 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from qnas.agents import OptunaProposer, Proposal, make_sampler
+from qnas.agents import Proposal, make_sampler
+from qnas.agents.factory import check_agent, make_proposer
 from qnas.agents.optuna_proposer import make_pruner
 from qnas.devices import DeviceConfig
 from qnas.errors import QnasError
@@ -58,6 +60,9 @@ class SearchConfig:
     trial_timeout: float | None = None
     max_retries: int = 2
     resume: bool = False
+    agent: str = "optuna"
+    policy: str | None = None
+    agent_timesteps: int = 4096
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,11 @@ def _check_settings(config: SearchConfig) -> None:
         raise QnasError(f"--trial-timeout = {config.trial_timeout} must be a positive number of seconds.")
     if config.max_retries < 0:
         raise QnasError(f"--max-retries = {config.max_retries} must be 0 or more.")
+    check_agent(config.agent)
+    if config.policy is not None and config.agent not in ("rl", "hybrid"):
+        raise QnasError(f"--policy is an RL agent's folder; it needs --agent rl or hybrid, not {config.agent}.")
+    if config.agent_timesteps < 1:
+        raise QnasError(f"--agent-timesteps = {config.agent_timesteps} must be at least 1.")
 
 
 def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> SearchOutcome:
@@ -177,7 +187,19 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
     study.set_user_attr("trials_requested", target)
     todo = max(0, target - done_before)
 
-    proposer = OptunaProposer(study, space, task.required_qubits, config.sampler)
+    proposer = make_proposer(
+        config.agent,
+        study=study,
+        space=space,
+        space_name=config.space,
+        task=task,
+        sampler=config.sampler,
+        seed=config.seed,
+        policy=config.policy,
+        agent_timesteps=config.agent_timesteps,
+        agent_dir=artifact_dir / "agents" / study_name,
+        n_envs=max(1, min(config.workers, os.cpu_count() or 1)),
+    )
     progress = progress or SearchProgress(todo, task.metric, task.direction)
     known = _previous_results(study, config.seed)
     start = time.monotonic()

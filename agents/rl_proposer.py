@@ -1,0 +1,44 @@
+"""Proposals from a trained RL policy: each is one episode of the policy in the design env.
+
+The episode's final circuit becomes the candidate; the trial carries `proposer=rl`, the actions
+taken and the policy's return, beside the same records as any other trial of the study.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+
+from qnas.agents.base import Proposal
+from qnas.agents.rl_agent import AgentConfig, make_env, rollout
+from qnas.agents.study_proposer import StudyProposer
+from qnas.errors import QnasError
+from qnas.spec import CandidateSpec
+
+
+class RLProposer(StudyProposer):
+    """Rolls out `model` (a MaskablePPO) with sampled actions, so proposals vary between episodes."""
+
+    def __init__(self, study: optuna.Study, model: Any, config: AgentConfig, seed: int = 0) -> None:
+        super().__init__(study, "rl")
+        self.model = model
+        self.env = make_env(config)
+        self._seed = seed
+        self._episodes = 0
+
+    def ask(self) -> Proposal:
+        info, actions, episode_return = rollout(self.model, self.env, seed=self._seed * 100_003 + self._episodes)
+        self._episodes += 1
+        if "spec" not in info:
+            raise QnasError("the RL policy ended an episode without placing a gate; train it longer (`qnas agent train`).")
+        spec = CandidateSpec.from_dict(info["spec"])
+        trial = self.study.ask()
+        self._open(trial, spec, {"rl_actions": actions, "rl_return": episode_return, "rl_env_score": info["score"]})
+        return Proposal(id=trial.number, spec=spec)
+
+    def retry(self, proposal: Proposal) -> Proposal:
+        """The same circuit again, as a new trial."""
+        trial = self.study.ask()
+        self._open(trial, proposal.spec, {"retry_of": proposal.id})
+        return Proposal(id=trial.number, spec=proposal.spec)

@@ -1,0 +1,62 @@
+"""Proposers that record into an Optuna study: trial bookkeeping shared by every kind.
+
+A proposal is an Optuna trial; how its candidate is chosen (a sampler, an RL policy) is the
+subclass's business. Pruning, the trial record and failing trials left open are the same for
+all, so samplers and the RL agent can write into one study side by side.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import optuna
+
+from qnas.agents.base import Proposer
+from qnas.study import record_result
+
+if TYPE_CHECKING:
+    from qnas.evaluation import EvalResult
+    from qnas.spec import CandidateSpec
+
+
+class StudyProposer(Proposer):
+    """Keeps the open trials of its proposals; subclasses implement `ask` and `retry`."""
+
+    def __init__(self, study: optuna.Study, name: str) -> None:
+        self.study = study
+        self.name = name
+        self._pending: dict[int, tuple[optuna.Trial, CandidateSpec, dict[str, Any]]] = {}
+        # Without a pruner nothing reads intermediate values during the search, so they are
+        # written with the trial's record, in its one transaction, instead of one commit each.
+        self._deferred_reports: dict[int, dict[int, float]] | None = (
+            {} if isinstance(study.pruner, optuna.pruners.NopPruner) else None
+        )
+
+    def _open(self, trial: optuna.Trial, spec: CandidateSpec, attrs: dict[str, Any] | None = None) -> None:
+        """Hold `trial` until its result is told; `attrs` are recorded with the result."""
+        self._pending[trial.number] = (trial, spec, attrs or {})
+
+    def report(self, proposal_id: int, step: int, value: float) -> bool:
+        if proposal_id not in self._pending:
+            return False
+        if self._deferred_reports is not None:
+            self._deferred_reports.setdefault(proposal_id, {})[step] = value
+            return False
+        trial = self._pending[proposal_id][0]
+        trial.report(value, step)
+        return trial.should_prune()
+
+    def tell(self, proposal_id: int, result: EvalResult, *, attrs: dict[str, Any] | None = None) -> None:
+        trial, spec, own = self._pending.pop(proposal_id)
+        reports = self._deferred_reports.pop(proposal_id, {}) if self._deferred_reports is not None else {}
+        record_result(
+            self.study, trial, spec, result, proposer=self.name, attrs={**own, **(attrs or {})}, intermediate_values=reports
+        )
+
+    def close(self, reason: str) -> None:
+        """Fail the trials still pending (the search was interrupted), so none stays RUNNING."""
+        for trial, _, _ in self._pending.values():
+            trial.set_user_attr("interrupted", True)
+            trial.set_user_attr("fail_reason", f"interrupted: {reason}")
+            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        self._pending.clear()

@@ -1,0 +1,102 @@
+"""The RL agent: MaskablePPO trained on qnas/CircuitDesign-v0, saved safely, proposing into a study
+through the same proposer interface as the samplers (alone, or taking turns with TPE)."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import optuna
+import pytest
+
+from qnas.agents.rl_agent import AgentConfig, load_agent, rollout, train_agent
+from qnas.cli import main
+from qnas.errors import QnasError
+from qnas.search import SearchConfig, run_search
+
+BELL = {"name": "bell"}
+
+
+@pytest.fixture(scope="module")
+def bell_agent(tmp_path_factory) -> Path:
+    """A briefly trained agent on Bell preparation with the qas-gym gate set, two envs in parallel."""
+    folder = tmp_path_factory.mktemp("agent")
+    config = AgentConfig(task=BELL, env={"gate_set": "qas-gym"}, seed=1, n_envs=2, timesteps=512,
+                         ppo={"n_steps": 128, "batch_size": 64, "learning_rate": 3e-4, "gamma": 0.99, "ent_coef": 0.01})
+    train_agent(config, folder)
+    return folder
+
+
+def test_training_writes_the_agent_folder(bell_agent: Path) -> None:
+    assert AgentConfig.read(bell_agent).timesteps == 512
+    assert (bell_agent / "learning_curve.png").stat().st_size > 1000
+    assert list((bell_agent / "checkpoints").glob("agent_*_steps.zip"))
+    assert list((bell_agent / "tensorboard").rglob("events.out.tfevents.*"))
+    assert len(list((bell_agent / "monitor").glob("*.monitor.csv"))) == 2  # one per parallel env
+
+
+def test_a_loaded_agent_rolls_out_a_valid_circuit(bell_agent: Path) -> None:
+    model, config = load_agent(bell_agent)
+    from qnas.agents.rl_agent import make_env
+
+    env = make_env(config)
+    first = rollout(model, env, seed=3)
+    again = rollout(model, env, seed=3)
+    assert first[1] == again[1]  # same seed, same episode
+    info, actions, _ = first
+    assert 1 <= len(actions) <= 20 and "spec" in info
+    assert info["spec"]["split"] == "quantum_only"
+
+
+def test_rl_proposals_go_into_the_study_with_proposer_rl(bell_agent: Path, storage: str) -> None:
+    run_search(SearchConfig(task=BELL, trials=3, workers=0, storage=storage, study="rl", agent="rl", policy=str(bell_agent)))
+    trials = optuna.load_study(study_name="rl", storage=storage).trials
+    assert len(trials) == 3 and all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    assert {t.user_attrs["proposer"] for t in trials} == {"rl"}
+    assert all(t.user_attrs["rl_actions"] and 0.0 <= t.value <= 1.0 + 1e-9 for t in trials)
+
+
+def test_hybrid_alternates_rl_and_tpe_on_one_study(bell_agent: Path, storage: str) -> None:
+    run_search(SearchConfig(task=BELL, trials=4, workers=0, storage=storage, study="hy", agent="hybrid",
+                            policy=str(bell_agent)))
+    proposers = [t.user_attrs["proposer"] for t in optuna.load_study(study_name="hy", storage=storage).trials]
+    assert proposers == ["rl", "optuna:tpe", "rl", "optuna:tpe"]
+
+
+def test_agent_cli_propose_fills_a_study(bell_agent: Path, storage: str) -> None:
+    assert main(["agent", "propose", "--policy", str(bell_agent), "--study", "cli", "--storage", storage,
+                 "--trials", "2", "--workers", "0"]) == 0
+    assert len(optuna.load_study(study_name="cli", storage=storage).trials) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--agent", "hybird"], "Did you mean 'hybrid'"),
+        (["--agent", "optuna", "--policy", "{agent}"], "needs --agent rl or hybrid"),
+        (["--agent", "rl", "--policy", "{agent}", "--task", "ghz"], "was trained on task"),
+        (["--agent", "rl", "--policy", "{empty}"], "agent train --out DIR"),
+    ],
+)
+def test_bad_agent_settings_are_clear_errors(bell_agent: Path, tmp_path: Path, storage: str, capsys, args, fragment) -> None:
+    args = [a.format(agent=bell_agent, empty=tmp_path) for a in args]
+    base = ["search", "--task", "bell", "--trials", "1", "--workers", "0", "--storage", storage]
+    if "--task" in args:
+        base = [b for b in base if b != "bell" and b != "--task"]
+    assert main([*base, *args]) == 2
+    assert fragment in capsys.readouterr().err
+
+
+def test_a_corrupted_agent_is_refused_without_unpickling(bell_agent: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "agent.json").write_text((bell_agent / "agent.json").read_text())
+    with zipfile.ZipFile(broken / "agent.zip", "w") as archive:
+        archive.writestr("data", json.dumps({"policy_class": {":serialized:": "gASV"}}))
+        archive.writestr("policy.pth", b"not a torch file")
+    with pytest.raises(QnasError, match="could not be loaded"):
+        load_agent(broken)
+    (broken / "agent.json").write_text("{not json")
+    with pytest.raises(QnasError, match="not valid JSON"):
+        load_agent(broken)
