@@ -203,7 +203,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _add_task_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--task", default="moons", help="task name: moons, iris, ..., csv, h2, lih, tfim, bell, ghz")
+    parser.add_argument("--task", default="moons", help="task name: moons, iris, ..., csv, h2, lih, tfim, heisenberg, npz (--task-arg path=H.npz), bell, ghz")
     parser.add_argument("--task-arg", action="append", default=[], metavar="KEY=VALUE", help="task option, e.g. n=6")
     parser.add_argument("--data", help="CSV file (with --task csv)")
     parser.add_argument("--target", help="target column of the CSV (with --task csv)")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from qnas.errors import TaskError, not_allowed
-from qnas.tasks import classification, csv_data, state_prep, vqe
+from qnas.tasks import classification, csv_data, matrix_vqe, state_prep, vqe
 from qnas.tasks.base import Task
 
 _BUILDERS: dict[str, Callable[..., Task]] = {
@@ -26,6 +26,7 @@ _BUILDERS: dict[str, Callable[..., Task]] = {
     "lih": vqe.build_lih,
     "tfim": vqe.build_tfim,
     "heisenberg": vqe.build_heisenberg,
+    "npz": matrix_vqe.build_npz,
     "bell": state_prep.build_bell,
     "ghz": state_prep.build_ghz,
 }

@@ -1,0 +1,143 @@
+"""RL (MaskablePPO) against TPE against random search at equal circuit evaluations (issue 4).
+
+Every proposer builds circuits in the same environment, `qnas/CircuitDesign-v0`, and one
+evaluation is one environment step (the circuit so far is simulated and scored):
+
+- rl: MaskablePPO trained for the whole budget; every training episode counts;
+- tpe / random: an Optuna study whose trial picks action k at slot k, define-by-run, until stop
+  or the gate limit; the trial's value is the episode's return (the RL agent's signal too).
+
+Per run it records whether any episode reached the threshold, the first evaluation at which
+one did, and the fewest gates of a successful circuit. Printed: per proposer, the success rate
+over seeds, the median evaluations to first success and the median (and best) gate count.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/rl_vs_samplers.py --task bell --budget 6000 --seeds 5
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/rl_vs_samplers.py --task ghz --task-arg n=3 --budget 6000 --seeds 5
+
+The default rules are qas-gym's (Kuo et al. 2021): gates X, Y, Z, H, RZ(pi/4) and CNOT,
+success at fidelity > 0.95 (strictly), at most 20 gates; the optima are 2 gates (Bell) and 3 (GHZ-3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import optuna
+
+from qnas.cli import parse_task_args
+from qnas.envs import CIRCUIT_DESIGN_ID
+
+
+@dataclass
+class Run:
+    """What one proposer found within the budget."""
+
+    evaluations: int = 0
+    first_success: int | None = None
+    best_gates: int | None = None
+    returns: list[float] = field(default_factory=list)
+
+    def episode_end(self, info: dict[str, Any], threshold: float) -> None:
+        if info.get("fidelity", 0.0) > threshold:
+            if self.first_success is None:
+                self.first_success = self.evaluations
+            gates = int(info["n_gates"])
+            self.best_gates = gates if self.best_gates is None else min(self.best_gates, gates)
+
+
+class CountingEnv(gym.Wrapper):
+    """Counts every step as one evaluation and records each finished episode into `run`."""
+
+    def __init__(self, env: gym.Env, run: Run, threshold: float) -> None:
+        super().__init__(env)
+        self.run, self.threshold, self._return = run, threshold, 0.0
+
+    def step(self, action: Any) -> Any:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.run.evaluations += 1
+        self._return += float(reward)
+        if terminated or truncated:
+            self.run.episode_end(info, self.threshold)
+            self.run.returns.append(self._return)
+            self._return = 0.0
+        return obs, reward, terminated, truncated, info
+
+    def action_masks(self) -> np.ndarray:
+        return self.env.unwrapped.action_masks()
+
+
+def make_env(task: dict[str, Any], run: Run, threshold: float) -> CountingEnv:
+    return CountingEnv(gym.make(CIRCUIT_DESIGN_ID, task=task, gate_set="qas-gym", max_gates=20), run, threshold)
+
+
+def run_rl(task: dict[str, Any], seed: int, budget: int, threshold: float) -> Run:
+    import torch
+    from sb3_contrib import MaskablePPO
+
+    torch.set_num_threads(1)
+    run = Run()
+    env = make_env(task, run, threshold)
+    env.reset(seed=seed)
+    model = MaskablePPO("MlpPolicy", env, seed=seed, n_steps=256, batch_size=64, ent_coef=0.01, verbose=0)
+    model.learn(total_timesteps=budget)
+    return run
+
+
+def run_sampler(task: dict[str, Any], seed: int, budget: int, threshold: float, sampler: str) -> Run:
+    run = Run()
+    env = make_env(task, run, threshold)
+    n_actions = int(env.action_space.n)
+    samplers = {"tpe": optuna.samplers.TPESampler(seed=seed), "random": optuna.samplers.RandomSampler(seed=seed)}
+    study = optuna.create_study(direction="maximize", sampler=samplers[sampler])
+    episode = 0
+    while run.evaluations < budget:
+        trial = study.ask()
+        env.reset(seed=seed * 1_000_003 + episode)
+        episode += 1
+        total, slot, done = 0.0, 0, False
+        while not done and run.evaluations < budget:
+            action = trial.suggest_int(f"slot{slot}", 0, n_actions - 1)
+            _, reward, terminated, truncated, _ = env.step(action)
+            total += float(reward)
+            slot += 1
+            done = terminated or truncated
+        study.tell(trial, total)
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", default="bell")
+    parser.add_argument("--task-arg", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--budget", type=int, default=6000, help="circuit evaluations (env steps) per run")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--threshold", type=float, default=0.95)
+    parser.add_argument("--proposers", default="rl,tpe,random")
+    args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    task = {"name": args.task, **parse_task_args(args.task_arg)}
+    print(f"{task}, qas-gym gate set, budget {args.budget} evaluations, seeds 0..{args.seeds - 1}\n")
+    print("| proposer | success | median evaluations to first success | median fewest gates | best | per seed (evals, gates) |")
+    print("|---|---|---|---|---|---|")
+    for proposer in args.proposers.split(","):
+        runs = []
+        for seed in range(args.seeds):
+            if proposer == "rl":
+                runs.append(run_rl(task, seed, args.budget, args.threshold))
+            else:
+                runs.append(run_sampler(task, seed, args.budget, args.threshold, proposer))
+        solved = [r for r in runs if r.first_success is not None]
+        evals = statistics.median(r.first_success for r in solved) if solved else float("nan")
+        gates = statistics.median(r.best_gates for r in solved) if solved else float("nan")
+        best = min((r.best_gates for r in solved), default=None)
+        seeds = ", ".join(f"({r.first_success}, {r.best_gates})" for r in runs)
+        print(f"| {proposer} | {len(solved)}/{len(runs)} | {evals:g} | {gates:g} | {best} | {seeds} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
