@@ -59,7 +59,7 @@ from qnas.envs.actions import SELF_INVERSE, Action, field_values, gate_actions, 
 from qnas.envs.scoring import DEFAULT_THRESHOLDS, CircuitScorer, ClassifierScorer
 from qnas.errors import QnasError
 from qnas.evaluation import check_compatible
-from qnas.search_spaces import SearchSpace, load_space
+from qnas.search_spaces import DEFAULT_SPACES, SearchSpace, load_space
 from qnas.spec import MAX_GATES, CandidateSpec, EncodingSpec, LayerSpec, TrainingSpec
 from qnas.tasks import Task, make_task
 
@@ -113,7 +113,7 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
         split, qubits, encoding and classical layers)."""
         self.task = task if isinstance(task, Task) else make_task(task)
         kind = self.task.kind
-        self.space = space if isinstance(space, SearchSpace) else load_space(space or _default_space(kind))
+        self.space = space if isinstance(space, SearchSpace) else load_space(space or DEFAULT_SPACES[kind])
         self.space.check_task_kind(kind, self.task.name)
         self.gate_cost = _check_number("gate_cost", gate_cost, 0.0)
         self.two_qubit_cost = _check_number("two_qubit_cost", two_qubit_cost, 0.0)
@@ -262,13 +262,6 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
             if self.task.kind != "classification":
                 info["angles"] = [float(a) for a in self._circuit.angles]
         return info
-
-
-def _default_space(kind: str) -> str:
-    # Imported here: qnas.search imports the proposers, and an RL proposer imports this module.
-    from qnas.search import DEFAULT_SPACES
-
-    return DEFAULT_SPACES[kind]
 
 
 def _base_spec(base_spec: CandidateSpec | dict[str, Any] | None, default: CandidateSpec) -> CandidateSpec:

@@ -25,15 +25,13 @@ from qnas.errors import QnasError
 from qnas.evaluation import Budget, EvalResult
 from qnas.executor import Job, make_executor
 from qnas.progress import SearchCounts, SearchProgress
-from qnas.search_spaces import load_space
+from qnas.search_spaces import DEFAULT_SPACES, load_space
 from qnas.storage import DEFAULT_STORAGE, check_storage_url, default_artifact_dir
 from qnas.study import load_study, open_study
 from qnas.tasks import make_task
 
 POLL_SECONDS = 0.1
 DEFAULT_TRIALS = 20
-DEFAULT_SPACES = {"classification": "classification", "vqe": "vqe_gates", "state_prep": "state_prep"}
-"""The shipped space used when `--space` is not given, by task kind."""
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@
 The declaration schema is documented at the top of `space.py`.
 """
 
-from qnas.search_spaces.loading import SPACE_NAMES, load_space, parse_space
+from qnas.search_spaces.loading import DEFAULT_SPACES, SPACE_NAMES, load_space, parse_space
 from qnas.search_spaces.params import Param
 from qnas.search_spaces.space import TASK_KINDS, SearchSpace
 
-__all__ = ["SPACE_NAMES", "TASK_KINDS", "Param", "SearchSpace", "load_space", "parse_space"]
+__all__ = ["DEFAULT_SPACES", "SPACE_NAMES", "TASK_KINDS", "Param", "SearchSpace", "load_space", "parse_space"]

@@ -20,6 +20,8 @@ SPACE_NAMES: tuple[str, ...] = tuple(
     sorted(entry.name.removesuffix(".yaml") for entry in files(_PACKAGE).iterdir() if entry.name.endswith(".yaml"))
 )
 """Names of the spaces shipped with qnas (one `<name>.yaml` each in this package)."""
+DEFAULT_SPACES = {"classification": "classification", "vqe": "vqe_gates", "state_prep": "state_prep"}
+"""The shipped space used when none is given, by task kind (`qnas search`, the RL environment)."""
 
 
 def load_space(name_or_path: str | os.PathLike[str]) -> SearchSpace:
