@@ -36,8 +36,7 @@ import optuna
 
 from qnas.cli import parse_task_args
 from qnas.envs import CIRCUIT_DESIGN_ID
-
-CHEMICAL_ACCURACY = 1.6e-3
+from qnas.envs.scoring import CHEMICAL_ACCURACY
 
 
 @dataclass

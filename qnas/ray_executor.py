@@ -100,11 +100,15 @@ def check_address(address: str) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
     except OSError as exc:
-        raise QnasError(
-            f"no Ray cluster answers at --address {address} ({exc.strerror or exc}). Start one with "
-            "`ray start --head --port PORT`, pass the head's HOST:PORT (`ray status` on the head prints it), "
-            "or leave --address out to run on a private local Ray."
-        ) from None
+        raise _no_cluster(address, exc.strerror or str(exc)) from None
+
+
+def _no_cluster(address: str, detail: str) -> QnasError:
+    return QnasError(
+        f"no Ray cluster answers at --address {address} ({detail}). Start one with "
+        "`ray start --head --port PORT`, pass the head's HOST:PORT (`ray status` on the head prints it), "
+        "or leave --address out to run on a private local Ray."
+    )
 
 
 def connect(address: str | None, workers: int) -> bool:
@@ -120,11 +124,7 @@ def connect(address: str | None, workers: int) -> bool:
         try:
             ray.init(address=address, **quiet)
         except (ConnectionError, TimeoutError) as exc:
-            raise QnasError(
-                f"no Ray cluster answers at --address {target}: {str(exc).splitlines()[0]} "
-                "Start one (`ray start --head`), check the head's HOST:PORT (`ray status` on the head), "
-                "or leave --address out to run on a private local Ray."
-            ) from None
+            raise _no_cluster(target, str(exc).splitlines()[0]) from None
         return False
     for key, value in WORKER_ENV.items():
         os.environ.setdefault(key, value)
