@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 
 from qnas.agents.base import Proposer
-from qnas.study import record_result
+from qnas.study import fail_interrupted, record_result
 
 if TYPE_CHECKING:
     from qnas.evaluation import EvalResult
@@ -56,7 +56,5 @@ class StudyProposer(Proposer):
     def close(self, reason: str) -> None:
         """Fail the trials still pending (the search was interrupted), so none stays RUNNING."""
         for trial, _, _ in self._pending.values():
-            trial.set_user_attr("interrupted", True)
-            trial.set_user_attr("fail_reason", f"interrupted: {reason}")
-            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            fail_interrupted(self.study, trial, reason)
         self._pending.clear()

@@ -27,7 +27,7 @@ from qnas.executor import Job, make_executor
 from qnas.progress import SearchCounts, SearchProgress
 from qnas.search_spaces import DEFAULT_SPACES, load_space
 from qnas.storage import DEFAULT_STORAGE, check_storage_url, default_artifact_dir
-from qnas.study import load_study, open_study
+from qnas.study import fail_interrupted, load_study, open_study
 from qnas.tasks import make_task
 
 POLL_SECONDS = 0.1
@@ -113,9 +113,7 @@ def _fail_interrupted(study: optuna.Study) -> int:
     stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     for frozen in stale:
         trial = optuna.trial.Trial(study, frozen._trial_id)
-        trial.set_user_attr("interrupted", True)
-        trial.set_user_attr("fail_reason", "interrupted: its driver stopped before the trial finished (marked on --resume)")
-        study.tell(frozen.number, state=TrialState.FAIL)
+        fail_interrupted(study, trial, "its driver stopped before the trial finished (marked on --resume)")
     return len(stale)
 
 

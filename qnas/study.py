@@ -114,6 +114,13 @@ def record_result(
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
 
 
+def fail_interrupted(study: optuna.Study, trial: optuna.Trial, reason: str) -> None:
+    """Finish a trial its search left open as FAIL, marked `interrupted` with the reason, so no
+    trial stays RUNNING (with a constant liar it would bias the sampler for good)."""
+    write_trial_record(study._storage, trial._trial_id, {"interrupted": True, "fail_reason": f"interrupted: {reason}"}, {})
+    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+
+
 def download_weights(study: optuna.Study, trial: optuna.trial.FrozenTrial, dest: Path) -> Path:
     """Fetch a trial's weights artifact to `dest` (a .safetensors path)."""
     artifact_id = trial.user_attrs.get(WEIGHTS_ATTR)
