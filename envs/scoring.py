@@ -16,7 +16,7 @@ import torch
 from qnas.evaluation import make_model_config
 from qnas.models import build_model
 from qnas.spec import CandidateSpec, GateSpec
-from qnas.statevector import CompiledCircuit, Observable, is_trainable
+from qnas.statevector import CompiledCircuit, Observable
 from qnas.tasks.vqe import dense_matrix
 from qnas.training import accuracy, train_classifier
 
@@ -89,7 +89,7 @@ class CircuitScorer:
     def add(self, gate: GateSpec) -> dict[str, float]:
         """Append `gate` (a new trainable angle starts at 0), re-optimize every angle, return the metrics."""
         self.circuit.append(gate)
-        if is_trainable(gate):
+        if gate.trainable:
             self.angles = np.append(self.angles, 0.0)
         if self.circuit.n_trainable == 0:
             return self._metrics(self.circuit.value_and_grad(None, self.observable)[0])

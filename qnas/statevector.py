@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from qnas.errors import QnasError, not_allowed
-from qnas.spec import ANGLE_GATES, GATES, TWO_QUBIT_GATES
+from qnas.spec import GATES, TWO_QUBIT_GATES
 
 DTYPE = torch.complex128
 
@@ -48,21 +48,20 @@ CONTROLLED: dict[str, str] = {"CNOT": "X", "CZ": "Z", "CRZ": "RZ"}
 
 
 class Gate(Protocol):
-    """What the simulator reads from a gate (`qnas.spec.GateSpec` has exactly this)."""
+    """What the simulator reads from a gate (`qnas.spec.GateSpec` has exactly this). A trainable
+    gate reads its angle from the `angles` argument."""
 
     name: str
     wires: tuple[int, ...]
     angle: float | None
 
-
-def is_trainable(gate: Gate) -> bool:
-    """An angle gate without a fixed angle reads its angle from the `angles` argument."""
-    return gate.name in ANGLE_GATES and gate.angle is None
+    @property
+    def trainable(self) -> bool: ...
 
 
 def count_trainable(gates: Sequence[Gate]) -> int:
     """How many angles `simulate` needs for `gates`."""
-    return sum(is_trainable(gate) for gate in gates)
+    return sum(gate.trainable for gate in gates)
 
 
 def _rotation_matrix(name: str, theta: torch.Tensor) -> torch.Tensor:
@@ -164,7 +163,7 @@ def _evolve(state: torch.Tensor, gates: Sequence[Gate], columns: Sequence[torch.
     position = 0
     for gate in gates:
         theta = None
-        if is_trainable(gate):
+        if gate.trainable:
             theta = columns[position]
             position += 1
         matrix = _gate_matrix(gate, theta)
@@ -283,7 +282,7 @@ class CompiledCircuit:
         """Add `gate` at the end of the circuit."""
         check_gates([gate], self.n_qubits)
         self.gates.append(gate)
-        trainable = is_trainable(gate)
+        trainable = gate.trainable
         if not trainable and self.n_trainable == 0:
             self._start = _evolve(self._start, [gate], ())
             self._start_real = None
