@@ -13,6 +13,7 @@ An agent folder holds:
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from collections.abc import Callable
@@ -72,6 +73,12 @@ def make_env(config: AgentConfig) -> gym.Env:
     import torch
     from sb3_contrib.common.wrappers import ActionMasker
 
+    from qnas.envs.circuit_design import CircuitDesignEnv
+
+    options = [p.name for p in inspect.signature(CircuitDesignEnv).parameters.values() if p.kind is p.KEYWORD_ONLY]
+    for key in config.env:
+        if key not in options:
+            raise QnasError(not_allowed("--env-arg", key, options, "Pass one of the environment's options as KEY=VALUE."))
     torch.set_num_threads(1)
     env = gym.make(CIRCUIT_DESIGN_ID, task=config.task, space=config.space, **config.env)
     return ActionMasker(env, lambda e: e.unwrapped.action_masks())

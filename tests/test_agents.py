@@ -77,6 +77,7 @@ def test_agent_cli_propose_fills_a_study(bell_agent: Path, storage: str) -> None
         (["--agent", "optuna", "--policy", "{agent}"], "needs --agent rl or hybrid"),
         (["--agent", "rl", "--policy", "{agent}", "--task", "ghz"], "was trained on task"),
         (["--agent", "rl", "--policy", "{empty}"], "agent train --out DIR"),
+        (["--agent", "rl", "--agent-timesteps", "0"], "--agent-timesteps = 0 must be at least 1"),
     ],
 )
 def test_bad_agent_settings_are_clear_errors(bell_agent: Path, tmp_path: Path, storage: str, capsys, args, fragment) -> None:
@@ -86,6 +87,22 @@ def test_bad_agent_settings_are_clear_errors(bell_agent: Path, tmp_path: Path, s
         base = [b for b in base if b != "bell" and b != "--task"]
     assert main([*base, *args]) == 2
     assert fragment in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--env-arg", "gate_cots=0.1"], "Did you mean 'gate_cost'"),
+        (["--gate-set", "qasgym"], "Did you mean 'qas-gym'"),
+        (["--n-envs", "0"], "--n-envs = 0 must be at least 1"),
+        (["--timesteps", "0"], "--timesteps = 0 must be at least 1"),
+    ],
+)
+def test_bad_agent_training_settings_are_clear_errors(tmp_path: Path, capsys, args, fragment) -> None:
+    out = tmp_path / "agent"
+    assert main(["agent", "train", "--task", "bell", "--timesteps", "64", "--out", str(out), *args]) == 2
+    assert fragment in capsys.readouterr().err
+    assert not (out / "agent.zip").exists()
 
 
 def test_a_corrupted_agent_is_refused_without_unpickling(bell_agent: Path, tmp_path: Path) -> None:
