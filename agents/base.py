@@ -53,6 +53,12 @@ class Proposer(ABC):
     def close(self, reason: str) -> None:
         """The search stops: finish whatever was asked and not told, recording `reason`."""
 
+    @property
+    def prunes(self) -> bool:
+        """Whether `report` can stop an evaluation. When False, workers send no intermediate
+        values during a trial (they come with its result), which spares a message per epoch."""
+        return False
+
     def report(self, proposal_id: int, step: int, value: float) -> bool:
         """Take an intermediate objective value; return True to stop (prune) that evaluation."""
         return False

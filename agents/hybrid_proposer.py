@@ -40,6 +40,10 @@ class HybridProposer(Proposer):
         self._owner[again.id] = proposer
         return again
 
+    @property
+    def prunes(self) -> bool:
+        return any(proposer.prunes for proposer in self._turns)
+
     def report(self, proposal_id: int, step: int, value: float) -> bool:
         owner = self._owner.get(proposal_id)
         return owner.report(proposal_id, step, value) if owner else False

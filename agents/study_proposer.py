@@ -13,6 +13,7 @@ import optuna
 
 from qnas.agents.base import Proposer
 from qnas.study import fail_interrupted, record_result
+from qnas.training import due_reports
 
 if TYPE_CHECKING:
     from qnas.evaluation import EvalResult
@@ -26,21 +27,17 @@ class StudyProposer(Proposer):
         self.study = study
         self.name = name
         self._pending: dict[int, tuple[optuna.Trial, CandidateSpec, dict[str, Any]]] = {}
-        # Without a pruner nothing reads intermediate values during the search, so they are
-        # written with the trial's record, in its one transaction, instead of one commit each.
-        self._deferred_reports: dict[int, dict[int, float]] | None = (
-            {} if isinstance(study.pruner, optuna.pruners.NopPruner) else None
-        )
 
     def _open(self, trial: optuna.Trial, spec: CandidateSpec, attrs: dict[str, Any] | None = None) -> None:
         """Hold `trial` until its result is told; `attrs` are recorded with the result."""
         self._pending[trial.number] = (trial, spec, attrs or {})
 
+    @property
+    def prunes(self) -> bool:
+        return not isinstance(self.study.pruner, optuna.pruners.NopPruner)
+
     def report(self, proposal_id: int, step: int, value: float) -> bool:
         if proposal_id not in self._pending:
-            return False
-        if self._deferred_reports is not None:
-            self._deferred_reports.setdefault(proposal_id, {})[step] = value
             return False
         trial = self._pending[proposal_id][0]
         trial.report(value, step)
@@ -48,7 +45,9 @@ class StudyProposer(Proposer):
 
     def tell(self, proposal_id: int, result: EvalResult, *, attrs: dict[str, Any] | None = None) -> None:
         trial, spec, own = self._pending.pop(proposal_id)
-        reports = self._deferred_reports.pop(proposal_id, {}) if self._deferred_reports is not None else {}
+        # Without a pruner nothing reads intermediate values during the search: they are taken
+        # from the result's training curve and written with its record, in one transaction.
+        reports = {} if self.prunes else due_reports(result.history)
         record_result(
             self.study, trial, spec, result, proposer=self.name, attrs={**own, **(attrs or {})}, intermediate_values=reports
         )

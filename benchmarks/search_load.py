@@ -35,7 +35,7 @@ import ray
 
 from qnas.evaluation import Budget
 from qnas.executor import Job
-from qnas.ray_executor import WORKER_ENV, JobMailbox, new_worker
+from qnas.ray_executor import WORKER_ENV, new_worker
 from qnas.search import SearchConfig, run_search
 from qnas.search_spaces import load_space
 from qnas.tasks import make_task
@@ -88,13 +88,12 @@ def ray_only(workers: int, trials: int, folder: Path) -> float:
         values = {name: float(rate) if name == "learning_rate" else d.choices[0] for name, d in names.items()}
         spec = space.decode(values, task.required_qubits)
         jobs.append(Job(number, spec.to_dict(), task.config(), {"name": "default.qubit"}, Budget().to_dict()))
-    mailbox = JobMailbox.remote()
     pool = [new_worker() for _ in range(workers)]
-    ray.get([actor.evaluate.remote(jobs[0], mailbox) for actor in pool])  # imports and task cache, untimed
+    ray.get([actor.evaluate.remote(jobs[0]) for actor in pool])  # imports and task cache, untimed
     start = time.monotonic()
-    ray.get([pool[i % workers].evaluate.remote(job, mailbox) for i, job in enumerate(jobs)])
+    ray.get([pool[i % workers].evaluate.remote(job) for i, job in enumerate(jobs)])
     wall = time.monotonic() - start
-    for actor in [*pool, mailbox]:
+    for actor in pool:
         ray.kill(actor)
     return wall
 

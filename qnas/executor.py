@@ -89,7 +89,7 @@ class InProcessExecutor(Executor):
 
     capacity = 1
 
-    def __init__(self, on_report: ReportHandler) -> None:
+    def __init__(self, on_report: ReportHandler | None) -> None:
         self._on_report = on_report
         self._queue: deque[Job] = deque()
         self._tasks = TaskCache()
@@ -105,16 +105,18 @@ class InProcessExecutor(Executor):
         if not self._queue:
             return []
         job = self._queue.popleft()
-        result = run_job(job, self._tasks, lambda step, value: self._on_report(job.id, step, value))
+        on_report = self._on_report
+        report = None if on_report is None else lambda step, value: on_report(job.id, step, value)
+        result = run_job(job, self._tasks, report)
         result.worker = {"node_id": "driver", "pid": os.getpid()}
         return [(job, result)]
 
 
 def make_executor(
-    workers: int, on_report: ReportHandler, address: str | None = None, trial_timeout: float | None = None
+    workers: int, on_report: ReportHandler | None, address: str | None = None, trial_timeout: float | None = None
 ) -> Executor:
     """`workers == 0` evaluates in-process; otherwise a pool of that many Ray actors, on a local
-    Ray or on the cluster at `address`."""
+    Ray or on the cluster at `address`. `on_report` takes intermediate values (None: not needed)."""
     if workers == 0:
         return InProcessExecutor(on_report)
     from qnas.ray_executor import RayExecutor

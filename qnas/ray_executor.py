@@ -62,8 +62,11 @@ class EvalWorker:
         self._tasks = TaskCache()
         self._where = {"node_id": ray.get_runtime_context().get_node_id(), "pid": os.getpid()}
 
-    def evaluate(self, job: Job, mailbox: Any) -> EvalResult:
-        mailbox.started.remote(job.id)
+    def evaluate(self, job: Job, mailbox: Any = None, reports: bool = False) -> EvalResult:
+        """Run `job`. With a `mailbox`, post when it starts (timeouts count from there) and, with
+        `reports`, each intermediate value (the driver may answer "stop")."""
+        if mailbox is not None:
+            mailbox.started.remote(job.id)
         unanswered: list[ray.ObjectRef] = []
 
         def report(step: int, value: float) -> bool:
@@ -73,7 +76,7 @@ class EvalWorker:
             answered, unanswered[:] = ray.wait(unanswered, num_returns=len(unanswered), timeout=0)
             return any(ray.get(answered))
 
-        result = run_job(job, self._tasks, report)
+        result = run_job(job, self._tasks, report if reports and mailbox is not None else None)
         ray.get(unanswered)  # every report reaches the mailbox before the result reaches the driver
         result.worker = self._where
         return result
@@ -137,13 +140,20 @@ def connect(address: str | None, workers: int) -> bool:
 class RayExecutor(Executor):
     """A fixed pool of `workers` actors on a local Ray (started here) or a running cluster.
 
+    A mailbox actor carries job starts and intermediate values only when something reads them
+    (a trial timeout, a pruner): without both, a job is one actor call and nothing else.
+
     `trial_timeout` (seconds) bounds one evaluation, from the moment its worker starts it (a fresh
     worker's start-up does not count): past it the worker is killed, the job fails with "timed out
     after S s", and a fresh worker takes the freed slot.
     """
 
     def __init__(
-        self, workers: int, on_report: ReportHandler, address: str | None = None, trial_timeout: float | None = None
+        self,
+        workers: int,
+        on_report: ReportHandler | None,
+        address: str | None = None,
+        trial_timeout: float | None = None,
     ) -> None:
         self._started_ray = connect(address, workers)
         cpus = ray.cluster_resources().get("CPU", 0)
@@ -157,7 +167,7 @@ class RayExecutor(Executor):
         self.capacity = workers
         self._on_report = on_report
         self._trial_timeout = trial_timeout
-        self._mailbox = JobMailbox.remote()
+        self._mailbox = JobMailbox.remote() if on_report is not None or trial_timeout is not None else None
         self._idle = [new_worker() for _ in range(workers)]
         self._running: dict[ray.ObjectRef, tuple[Job, Any]] = {}
         self._started_at: dict[int, float] = {}
@@ -168,7 +178,8 @@ class RayExecutor(Executor):
 
     def submit(self, job: Job) -> None:
         actor = self._idle.pop()
-        self._running[actor.evaluate.remote(job, self._mailbox)] = (job, actor)
+        call = actor.evaluate.remote(job, self._mailbox, self._on_report is not None)
+        self._running[call] = (job, actor)
 
     def poll(self, timeout: float) -> list[tuple[Job, EvalResult]]:
         if not self._running:
@@ -214,6 +225,8 @@ class RayExecutor(Executor):
 
     def _relay_mail(self) -> None:
         """Start the timeout clocks of jobs that began, and pass intermediate values to the pruner."""
+        if self._mailbox is None:
+            return
         try:
             started, reports = ray.get(self._mailbox.drain.remote(), timeout=10)
         except GetTimeoutError:
@@ -222,12 +235,13 @@ class RayExecutor(Executor):
         for job_id in started:
             self._started_at[job_id] = now
         for job_id, step, value in reports:
-            if self._on_report(job_id, step, value):
+            if self._on_report is not None and self._on_report(job_id, step, value):
                 self._mailbox.stop.remote(job_id)
 
     def shutdown(self) -> None:
         for actor in self._idle + [actor for _, actor in self._running.values()]:
             ray.kill(actor)
-        ray.kill(self._mailbox)
+        if self._mailbox is not None:
+            ray.kill(self._mailbox)
         if self._started_ray:
             ray.shutdown()

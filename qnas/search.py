@@ -240,7 +240,8 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
 
     executor = None
     try:
-        executor = make_executor(config.workers, proposer.report, config.address, config.trial_timeout)
+        on_report = proposer.report if proposer.prunes else None
+        executor = make_executor(config.workers, on_report, config.address, config.trial_timeout)
         while finished < todo:
             # One spare proposal beyond the free slots, asked while the workers run, goes to the
             # next freed worker at once; its result is recorded after, not before.

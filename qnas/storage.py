@@ -14,18 +14,18 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.exceptions import StorageInternalError
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
-from optuna.storages._cached_storage import _CachedStorage
 from optuna.storages.journal import JournalFileBackend
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from qnas.driver_cache import DriverCachedStorage
 from qnas.errors import QnasError, not_allowed
 from qnas.redaction import redact_url
 
@@ -141,16 +141,16 @@ def open_storage(url: str) -> BaseStorage:
     """The Optuna storage for `url`, opened once per process (an engine or a journal per URL).
 
     Database servers get checked connections (`pool_pre_ping`) and retried calls, so a brief
-    outage delays the search rather than failing it; SQLite keeps Optuna's cached storage.
+    outage delays the search rather than failing it. Databases read through `DriverCachedStorage`:
+    Optuna's cache plus this process's open trials in memory (`qnas.driver_cache`).
     """
     check_storage_url(url)
     if _scheme(url) == "journal":
         return JournalStorage(JournalFileBackend(str(local_file(url))))
     if _scheme(url) == "sqlite":
-        return _sqlite_storage(url)
-    # Optuna caches finished trials in front of an RDBStorage only when it sees the RDBStorage
-    # itself; the reconnecting wrapper would hide it, so put that cache inside the wrapper.
-    return ReconnectingStorage(_CachedStorage(RDBStorage(url, engine_kwargs={"pool_pre_ping": True})), url)
+        return DriverCachedStorage(_sqlite_storage(url))
+    # The cache goes inside the reconnecting wrapper, so a retried call goes to the database.
+    return ReconnectingStorage(DriverCachedStorage(RDBStorage(url, engine_kwargs={"pool_pre_ping": True})), url)
 
 
 def default_artifact_dir(url: str) -> Path:
@@ -163,14 +163,20 @@ def list_study_names(url: str) -> list[str]:
     return [s.study_name for s in optuna.get_all_study_summaries(storage=open_storage(url), include_best_trial=False)]
 
 
+def _layers(storage: BaseStorage) -> Iterator[BaseStorage]:
+    """`storage` and the storages it wraps: our reconnecting wrapper, the driver's cache, the database."""
+    while storage is not None:
+        yield storage
+        storage = getattr(storage, "_inner", None) or getattr(storage, "_backend", None)
+
+
 def _database(storage: BaseStorage) -> RDBStorage | None:
-    """The RDBStorage under Optuna's cache and our reconnecting wrapper, if there is one."""
-    while not isinstance(storage, RDBStorage):
-        inner = getattr(storage, "_inner", None) or getattr(storage, "_backend", None)
-        if inner is None:
-            return None
-        storage = inner
-    return storage
+    """The RDBStorage under the caches and our reconnecting wrapper, if there is one."""
+    return next((layer for layer in _layers(storage) if isinstance(layer, RDBStorage)), None)
+
+
+def _driver_cache(storage: BaseStorage) -> DriverCachedStorage | None:
+    return next((layer for layer in _layers(storage) if isinstance(layer, DriverCachedStorage)), None)
 
 
 def write_trial_record(
@@ -199,6 +205,9 @@ def write_trial_record(
         storage.retrying(write)
     else:
         write()
+    cache = _driver_cache(storage)
+    if cache is not None:
+        cache.apply_record(trial_id, user_attrs, intermediate_values)
 
 
 def _upsert_trial_record(

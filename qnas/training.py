@@ -64,6 +64,11 @@ def report_due(epoch: int, epochs: int) -> bool:
     return epoch % math.ceil(epochs / REPORTS_PER_RUN) == 0 or epoch == epochs
 
 
+def due_reports(history: list[float]) -> dict[int, float]:
+    """The intermediate values a run with this training curve reports, by epoch."""
+    return {epoch: value for epoch, value in enumerate(history, 1) if report_due(epoch, len(history))}
+
+
 def _check_loss(loss: torch.Tensor, epoch: int) -> None:
     value = loss.item()
     if not math.isfinite(value):

@@ -1,0 +1,130 @@
+"""A search driver's read cache in front of a database study: its own open trials live in memory.
+
+Optuna's `_CachedStorage` (private, pinned with optuna==5.0.0) keeps finished trials in memory but reads every unfinished trial back
+from the database on each `get_all_trials` and `get_trial`: about six reads per trial in a search
+driver (the waiting-trial check, the sampler's two looks at the study, the trial's own
+refreshes), which made reads 60% of the driver's database time (BENCHMARKS.md, search load).
+
+`DriverCachedStorage` keeps that cache and adds two rules:
+
+- **Own open trials are served from memory.** A trial this process created is written through
+  to the database as before, and each write is applied to the cached copy too, so reading it
+  back needs no query. Once it finishes, its cached copy is dropped from that rule and re-read
+  from the database (which also holds what `qnas.storage.write_trial_record` wrote directly).
+- **Other processes' trials are re-read at most every `refresh_s` seconds**, and at once after
+  one of this process's trials finished. Samplers see another driver's trials up to that late:
+  no later than a worker's result already arrives in any parallel search.
+
+Nothing is written later than before: every write reaches the database before the call returns,
+so a killed driver loses nothing the plain cache would have kept.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from optuna import distributions
+from optuna.storages import RDBStorage
+from optuna.storages._cached_storage import _CachedStorage
+from optuna.trial import FrozenTrial, TrialState
+
+REFRESH_SECONDS = 1.0
+
+
+class DriverCachedStorage(_CachedStorage):
+    """Optuna's cached RDB storage, with this process's open trials kept in memory."""
+
+    def __init__(self, backend: RDBStorage, refresh_s: float = REFRESH_SECONDS) -> None:
+        super().__init__(backend)
+        self._refresh_s = refresh_s
+        self._read_at: dict[int, float] = {}
+        self._own: dict[int, FrozenTrial] = {}  # trial id -> the cached copy this process writes
+
+    def _cached(self, trial_id: int) -> FrozenTrial:
+        study_id, number = self._trial_id_to_study_id_and_number[trial_id]
+        return self._studies[study_id].trials[number]
+
+    def create_new_trial(self, study_id: int, template_trial: FrozenTrial | None = None) -> int:
+        trial_id = super().create_new_trial(study_id, template_trial)
+        with self._lock:
+            self._own[trial_id] = self._cached(trial_id)
+        return trial_id
+
+    def get_trial(self, trial_id: int) -> FrozenTrial:
+        with self._lock:
+            own = self._own.get(trial_id)
+        return own if own is not None else super().get_trial(trial_id)
+
+    def _read_trials_from_remote_storage(self, study_id: int) -> None:
+        now = time.monotonic()
+        if now - self._read_at.get(study_id, -math.inf) < self._refresh_s:
+            return
+        super()._read_trials_from_remote_storage(study_id)
+        with self._lock:
+            self._read_at[study_id] = now
+            # The read replaced cached copies with the database's (equal, as writes go through).
+            for trial_id in self._own:
+                self._own[trial_id] = self._cached(trial_id)
+
+    def _refresh_soon(self, trial_id: int) -> None:
+        """Forget `trial_id`'s copy as our own and re-read its study on the next look."""
+        with self._lock:
+            self._own.pop(trial_id, None)
+            study_id, _ = self._trial_id_to_study_id_and_number[trial_id]
+            self._read_at.pop(study_id, None)
+
+    def set_trial_param(
+        self, trial_id: int, param_name: str, param_value_internal: float, distribution: distributions.BaseDistribution
+    ) -> None:
+        super().set_trial_param(trial_id, param_name, param_value_internal, distribution)
+        with self._lock:
+            own = self._own.get(trial_id)
+            if own is not None:
+                own.params = {**own.params, param_name: distribution.to_external_repr(param_value_internal)}
+                own.distributions = {**own.distributions, param_name: distribution}
+
+    def set_trial_state_values(self, trial_id: int, state: TrialState, values: Sequence[float] | None = None) -> bool:
+        changed = super().set_trial_state_values(trial_id, state, values)
+        with self._lock:
+            own = self._own.get(trial_id)
+        if own is None:
+            return changed
+        if changed and state == TrialState.RUNNING:  # a waiting (enqueued) trial this process took
+            own.state = state
+            own.datetime_start = datetime.datetime.now()
+        else:  # finished, or taken by another process first: the database has the truth
+            self._refresh_soon(trial_id)
+        return changed
+
+    def set_trial_intermediate_value(self, trial_id: int, step: int, intermediate_value: float) -> None:
+        super().set_trial_intermediate_value(trial_id, step, intermediate_value)
+        with self._lock:
+            own = self._own.get(trial_id)
+            if own is not None:
+                own.intermediate_values = {**own.intermediate_values, step: intermediate_value}
+
+    def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
+        super().set_trial_user_attr(trial_id, key, value)
+        with self._lock:
+            own = self._own.get(trial_id)
+            if own is not None:
+                own.user_attrs = {**own.user_attrs, key: value}
+
+    def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None:
+        super().set_trial_system_attr(trial_id, key, value)
+        with self._lock:
+            own = self._own.get(trial_id)
+            if own is not None:
+                own.system_attrs = {**own.system_attrs, key: value}
+
+    def apply_record(self, trial_id: int, user_attrs: dict[str, Any], intermediate_values: dict[int, float]) -> None:
+        """Mirror a record that `qnas.storage.write_trial_record` wrote to the database directly."""
+        with self._lock:
+            own = self._own.get(trial_id)
+            if own is not None:
+                own.user_attrs = {**own.user_attrs, **user_attrs}
+                own.intermediate_values = {**own.intermediate_values, **intermediate_values}

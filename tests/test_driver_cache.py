@@ -1,0 +1,84 @@
+"""The driver's read cache (`qnas.driver_cache`) answers as the database does, with fewer reads."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.storages import RDBStorage
+from optuna.trial import TrialState
+
+from qnas.driver_cache import DriverCachedStorage
+from qnas.storage import write_trial_record
+
+REFRESH_S = 0.3
+
+
+def _as_read_from_the_database(url: str, study_name: str) -> dict[int, tuple]:
+    """Each trial's facts, read by a fresh process-like storage with no cache of its own."""
+    study = optuna.load_study(study_name=study_name, storage=RDBStorage(url))
+    return {t.number: _facts(t) for t in study.get_trials(deepcopy=False)}
+
+
+def _facts(trial: optuna.trial.FrozenTrial) -> tuple:
+    return (trial.state, trial.values, trial.params, trial.user_attrs, trial.intermediate_values)
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cache.db'}"
+
+
+def test_own_open_trials_are_read_from_memory_and_equal_the_database(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    storage = DriverCachedStorage(RDBStorage(url), refresh_s=REFRESH_S)
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    trial = study.ask()
+    trial.suggest_float("lr", 1e-3, 1e-1, log=True)
+    trial.suggest_categorical("gate", ["CNOT", "CZ"])
+    trial.set_user_attr("spec", {"n_qubits": 2})
+    trial.report(0.5, 1)
+    write_trial_record(storage, trial._trial_id, {"metrics": {"acc": 0.9}}, {2: 0.75})
+
+    reads: list[int] = []
+    real_get_trial = RDBStorage.get_trial
+    monkeypatch.setattr(RDBStorage, "get_trial", lambda self, trial_id: reads.append(trial_id) or real_get_trial(self, trial_id))
+    cached = storage.get_trial(trial._trial_id)
+    assert reads == [], "an open trial of this process is served from memory"
+    assert _facts(cached) == _as_read_from_the_database(url, "s")[0]
+    assert cached.intermediate_values == {1: 0.5, 2: 0.75} and cached.user_attrs["metrics"] == {"acc": 0.9}
+
+    study.tell(trial, 0.8)
+    finished = storage.get_trial(trial._trial_id)
+    assert finished.state == TrialState.COMPLETE and _facts(finished) == _as_read_from_the_database(url, "s")[0]
+
+
+def test_other_processes_trials_appear_within_the_refresh_interval(url: str) -> None:
+    ours = optuna.create_study(study_name="s", storage=DriverCachedStorage(RDBStorage(url), refresh_s=REFRESH_S))
+    theirs = optuna.load_study(study_name="s", storage=RDBStorage(url))
+    assert ours.get_trials() == []  # the first look reads the database, and starts the interval
+    theirs.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    time.sleep(REFRESH_S * 1.5)
+    assert [t.state for t in ours.get_trials()] == [TrialState.COMPLETE] * 2
+
+    theirs.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    own = ours.ask()  # our own trial finishing makes the next look read the database at once
+    ours.tell(own, 0.5)
+    assert len(ours.get_trials(states=(TrialState.COMPLETE,))) == 4
+    assert {t.number: _facts(t) for t in ours.get_trials()} == _as_read_from_the_database(url, "s")
+
+
+def test_an_enqueued_trial_is_taken_by_the_next_ask(url: str) -> None:
+    """The search retries a trial whose worker died with `enqueue_trial`: its parameters come back."""
+    study = optuna.create_study(study_name="s", storage=DriverCachedStorage(RDBStorage(url), refresh_s=60))
+    first = study.ask()
+    first.suggest_float("lr", 1e-3, 1e-1, log=True)
+    study.tell(first, state=TrialState.FAIL)
+    study.enqueue_trial(first.params, user_attrs={"retry_of": first.number})
+    again = study.ask()
+    assert again.suggest_float("lr", 1e-3, 1e-1, log=True) == first.params["lr"]
+    assert again.user_attrs == {"retry_of": 0}
+    study.tell(again, 1.0)
+    assert _facts(study.get_trials()[1]) == _as_read_from_the_database(url, "s")[1]
+    assert study.get_trials()[1].state == TrialState.COMPLETE
