@@ -1,18 +1,18 @@
 """A search driver's read cache in front of a database study: its own open trials live in memory.
 
-Optuna's `_CachedStorage` (private, pinned with optuna==5.0.0) keeps finished trials in memory but reads every unfinished trial back
-from the database on each `get_all_trials` and `get_trial`: about six reads per trial in a search
-driver (the waiting-trial check, the sampler's two looks at the study, the trial's own
-refreshes), which made reads 60% of the driver's database time (BENCHMARKS.md, search load).
+Optuna's `_CachedStorage` (private; optuna is pinned) keeps finished trials in memory but reads
+every unfinished trial back from the database on each `get_all_trials` and `get_trial`: about
+six reads per trial in a search driver (the waiting-trial check, the sampler's looks at the
+study, the trial's own refreshes), 60% of the driver's database time (BENCHMARKS.md).
 
 `DriverCachedStorage` keeps that cache and adds two rules:
 
 - **Own open trials are served from memory.** A trial this process created is written through
   to the database as before, and each write is applied to the cached copy too, so reading it
-  back needs no query. Once it finishes, its cached copy is dropped from that rule and re-read
-  from the database (which also holds what `qnas.storage.write_trial_record` wrote directly).
+  back needs no query (`qnas.storage.write_trial_record`, which writes around it, tells it too).
+  Once the trial finishes, Optuna's cache serves that copy until the next read replaces it.
 - **Other processes' trials are re-read at most every `refresh_s` seconds**, and at once after
-  one of this process's trials finished. Samplers see another driver's trials up to that late:
+  one of this process's trials finished; the study's user attributes at most every `refresh_s`. Samplers see another driver's trials up to that late:
   no later than a worker's result already arrives in any parallel search.
 
 Nothing is written later than before: every write reaches the database before the call returns,
@@ -21,6 +21,7 @@ so a killed driver loses nothing the plain cache would have kept.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import math
 import time
@@ -43,10 +44,27 @@ class DriverCachedStorage(_CachedStorage):
         self._refresh_s = refresh_s
         self._read_at: dict[int, float] = {}
         self._own: dict[int, FrozenTrial] = {}  # trial id -> the cached copy this process writes
+        self._study_attrs: dict[int, tuple[float, dict[str, Any]]] = {}  # study id -> (read at, attrs)
 
     def _cached(self, trial_id: int) -> FrozenTrial:
         study_id, number = self._trial_id_to_study_id_and_number[trial_id]
         return self._studies[study_id].trials[number]
+
+    def get_study_user_attrs(self, study_id: int) -> dict[str, Any]:
+        """Set when a search starts and read on every trial record (the artifact folder): re-read
+        at most every `refresh_s`, and after this process sets one."""
+        with self._lock:
+            cached = self._study_attrs.get(study_id)
+        if cached is None or time.monotonic() - cached[0] >= self._refresh_s:
+            cached = (time.monotonic(), super().get_study_user_attrs(study_id))
+            with self._lock:
+                self._study_attrs[study_id] = cached
+        return copy.deepcopy(cached[1])
+
+    def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
+        super().set_study_user_attr(study_id, key, value)
+        with self._lock:
+            self._study_attrs.pop(study_id, None)
 
     def create_new_trial(self, study_id: int, template_trial: FrozenTrial | None = None) -> int:
         trial_id = super().create_new_trial(study_id, template_trial)
@@ -70,13 +88,6 @@ class DriverCachedStorage(_CachedStorage):
             for trial_id in self._own:
                 self._own[trial_id] = self._cached(trial_id)
 
-    def _refresh_soon(self, trial_id: int) -> None:
-        """Forget `trial_id`'s copy as our own and re-read its study on the next look."""
-        with self._lock:
-            self._own.pop(trial_id, None)
-            study_id, _ = self._trial_id_to_study_id_and_number[trial_id]
-            self._read_at.pop(study_id, None)
-
     def set_trial_param(
         self, trial_id: int, param_name: str, param_value_internal: float, distribution: distributions.BaseDistribution
     ) -> None:
@@ -91,13 +102,19 @@ class DriverCachedStorage(_CachedStorage):
         changed = super().set_trial_state_values(trial_id, state, values)
         with self._lock:
             own = self._own.get(trial_id)
-        if own is None:
-            return changed
-        if changed and state == TrialState.RUNNING:  # a waiting (enqueued) trial this process took
-            own.state = state
-            own.datetime_start = datetime.datetime.now()
-        else:  # finished, or taken by another process first: the database has the truth
-            self._refresh_soon(trial_id)
+            if own is None:
+                return changed
+            if changed:
+                own.state = state
+                if state == TrialState.RUNNING:  # a waiting (enqueued) trial this process took
+                    own.datetime_start = datetime.datetime.now()
+                    return changed
+                # Every write went through this copy, so Optuna's cache may serve it as finished.
+                own.values = values
+                own.datetime_complete = datetime.datetime.now()
+            # Finished, or taken first by another process: the next look reads the database.
+            del self._own[trial_id]
+            self._read_at.pop(self._trial_id_to_study_id_and_number[trial_id][0], None)
         return changed
 
     def set_trial_intermediate_value(self, trial_id: int, step: int, intermediate_value: float) -> None:

@@ -82,3 +82,15 @@ def test_an_enqueued_trial_is_taken_by_the_next_ask(url: str) -> None:
     study.tell(again, 1.0)
     assert _facts(study.get_trials()[1]) == _as_read_from_the_database(url, "s")[1]
     assert study.get_trials()[1].state == TrialState.COMPLETE
+
+
+def test_study_attributes_are_reread_after_the_interval_and_after_our_own_writes(url: str) -> None:
+    ours = optuna.create_study(study_name="s", storage=DriverCachedStorage(RDBStorage(url), refresh_s=REFRESH_S))
+    theirs = optuna.load_study(study_name="s", storage=RDBStorage(url))
+    ours.set_user_attr("artifact_dir", "/a")
+    assert ours.user_attrs == {"artifact_dir": "/a"}
+    theirs.set_user_attr("trials_requested", 5)
+    time.sleep(REFRESH_S * 1.5)
+    assert ours.user_attrs == {"artifact_dir": "/a", "trials_requested": 5}
+    ours.set_user_attr("artifact_dir", "/b")
+    assert ours.user_attrs["artifact_dir"] == "/b"
