@@ -54,7 +54,7 @@ def make_proposer(
             f"the agent in {policy} was trained on task {config.task}, but this search is on {task.config()}; "
             "train one for this task (`qnas agent train`) or leave --policy out to train one now."
         )
-    rl = RLProposer(study, model, config, seed=seed)
+    rl = RLProposer(study, model, config, seed=seed, space=space)
     if agent == "rl":
         return rl
     from qnas.agents.hybrid_proposer import HybridProposer

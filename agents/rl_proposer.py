@@ -2,10 +2,15 @@
 
 The episode's final circuit becomes the candidate; the trial carries `proposer=rl`, the actions
 taken and the policy's return, beside the same records as any other trial of the study.
+
+The design environment scores circuits on the ideal simulator, where shots, mitigation and the
+qubit layout change nothing, so the policy does not choose them: when the search space declares
+calibration settings, the study's sampler draws them on the same trial (`sample_calibration`).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import optuna
@@ -14,15 +19,19 @@ from qnas.agents.base import Proposal
 from qnas.agents.rl_agent import AgentConfig, make_env, rollout
 from qnas.agents.study_proposer import StudyProposer
 from qnas.errors import QnasError
+from qnas.search_spaces import SearchSpace
 from qnas.spec import CandidateSpec
 
 
 class RLProposer(StudyProposer):
     """Rolls out `model` (a MaskablePPO) with sampled actions, so proposals vary between episodes."""
 
-    def __init__(self, study: optuna.Study, model: Any, config: AgentConfig, seed: int = 0) -> None:
+    def __init__(
+        self, study: optuna.Study, model: Any, config: AgentConfig, seed: int = 0, space: SearchSpace | None = None
+    ) -> None:
         super().__init__(study, "rl")
         self.model = model
+        self.space = space
         self.env = make_env(config)
         self._seed = seed
         self._episodes = 0
@@ -34,6 +43,9 @@ class RLProposer(StudyProposer):
             raise QnasError("the RL policy ended an episode without placing a gate; train it longer (`qnas agent train`).")
         spec = CandidateSpec.from_dict(info["spec"])
         trial = self.study.ask()
+        calibration = self.space.sample_calibration(trial) if self.space is not None else None
+        if calibration is not None:
+            spec = replace(spec, calibration=calibration)
         self._open(trial, spec, {"rl_actions": actions, "rl_return": episode_return, "rl_env_score": info["score"]})
         return Proposal(id=trial.number, spec=spec)
 

@@ -214,12 +214,21 @@ def make_qnode(
     """A torch QNode of `spec` on `device` (ideal `default.qubit` when None).
 
     Analytic runs on `default.qubit`/`default.mixed` use backprop, which differentiates a whole
-    batch in one pass; anything else lets PennyLane pick ("best").
+    batch in one pass; anything else lets PennyLane pick ("best"). On the `noisy` device the QNode
+    runs the spec's circuit as that device would, with its calibration settings
+    (`qnas.noise_model.noisy_qnode`).
     """
     device = device or DeviceConfig()
+    qfunc = make_qfunc(spec, measurement_fn(spec, measurement), reference_state)
+    if device.name == "noisy":
+        from qnas.noise_model import noisy_qnode
+
+        # Pauli observables are measured in a rotated Z basis; a state or a projector has no readout
+        # basis and is read from the density matrix.
+        pauli = measurement == "spec" if isinstance(measurement, str) else measurement.pauli_rep is not None
+        return noisy_qnode(qfunc, spec.n_qubits, device, spec.calibration, shots=shots, diagonal_readout=pauli)
     dev = make_device(device, spec.n_qubits)
     backprop = shots is None and device.name in ("default.qubit", "default.mixed")
-    qfunc = make_qfunc(spec, measurement_fn(spec, measurement), reference_state)
     return qml.QNode(qfunc, dev, interface="torch", diff_method="backprop" if backprop else "best", shots=shots)
 
 
@@ -275,6 +284,20 @@ def circuit_openqasm(model: Any, x: Any = None) -> str:
     """OpenQASM 2.0 of the ideal quantum block for the first sample of `x` (None for quantum_only)."""
     qnode, kwargs = _ideal_call(model, x)
     return qml.to_openqasm(qnode)(**kwargs)
+
+
+def circuit_openqasm3(model: Any, x: Any = None) -> str:
+    """OpenQASM 3.0 of the same circuit as `circuit_openqasm` (see qnas.qasm3)."""
+    from qnas.qasm3 import to_openqasm3
+
+    qnode, kwargs = _ideal_call(model, x)
+    return to_openqasm3(qnode)(**kwargs)
+
+
+def circuit_text(model: Any, x: Any = None, decimals: int | None = 2) -> str:
+    """Text drawing (`qml.draw`) of the same circuit, for Markdown notes and terminals."""
+    qnode, kwargs = _ideal_call(model, x)
+    return qml.draw(qnode, decimals=decimals, max_length=100)(**kwargs)
 
 
 def draw_circuit(model: Any, x: Any, path: str | os.PathLike[str]) -> None:

@@ -17,13 +17,13 @@ from qnas.errors import QnasError
 DASHBOARD_HOST = "127.0.0.1"
 
 
-def parse_task_args(pairs: list[str]) -> dict[str, Any]:
+def parse_task_args(pairs: list[str], flag: str = "--task-arg") -> dict[str, Any]:
     """KEY=VALUE pairs; values are read as JSON (numbers, booleans) and fall back to strings."""
     options: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
-            raise QnasError(f"--task-arg {pair!r} must look like KEY=VALUE, e.g. --task-arg n=6.")
+            raise QnasError(f"{flag} {pair!r} must look like KEY=VALUE, e.g. {flag} n=6.")
         try:
             options[key] = json.loads(raw)
         except json.JSONDecodeError:
@@ -60,10 +60,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         workers=args.workers,
         storage=args.storage,
         study=args.study,
-        sampler=args.sampler,
+        sampler=args.sampler or ("nsga2" if args.objectives else "tpe"),
         pruner=args.pruner,
         seed=args.seed,
-        device={"name": args.device},
+        device={"name": args.device, "options": parse_task_args(args.device_arg, "--device-arg")},
         artifact_dir=args.artifacts,
         address=args.address,
         trial_timeout=args.trial_timeout,
@@ -72,6 +72,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         agent=args.agent,
         policy=args.policy,
         agent_timesteps=args.agent_timesteps,
+        fast_path=args.fast_path,
+        objectives=tuple(args.objectives.split(",")) if args.objectives else (),
     )
     return _run_and_summarize(config)
 
@@ -139,6 +141,15 @@ def cmd_studies(args: argparse.Namespace) -> int:
     if args.studies_command == "list":
         check_storage_url(args.storage, must_exist=True)
         console.print(studies_table(args.storage))
+    elif args.studies_command == "compare":
+        from qnas.study_compare import compare_table, load_studies
+
+        check_storage_url(args.storage, must_exist=True)
+        console.print(compare_table(load_studies(args.storage, args.names)))
+    elif args.studies_command == "plot":
+        from qnas.pareto import plot_pareto
+
+        print(f"wrote the Pareto front of {args.name!r} to {plot_pareto(load_study(args.storage, args.name), args.out)}")
     else:
         console.print(best_trials_table(load_study(args.storage, args.name), top=args.top))
     return 0
@@ -159,6 +170,12 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         store = artifact_store(study) if "artifact_dir" in study.user_attrs else None
         url += f"studies/{study._study_id}"
     print(f"optuna-dashboard serving {redact_url(args.storage)} at {url} (Ctrl-C to stop)", flush=True)
+    if args.study and not args.no_notes:
+        from qnas.dashboard_notes import annotate_study
+
+        notes = annotate_study(study, store)
+        if notes.best_trial is not None:
+            print(f"notes: search summary on the study, circuit and baseline on best trial {notes.best_trial}", flush=True)
     optuna_dashboard.run_server(open_storage(args.storage), host=args.host, port=args.port, artifact_store=store)
     return 0
 
@@ -186,10 +203,25 @@ def cmd_export(args: argparse.Namespace) -> int:
         metrics=attrs.get("metrics", {}),
         baseline=attrs.get("baseline"),
         task_config=study.user_attrs["task"],
-        source={"study": study.study_name, "trial": trial.number, "storage": redact_url(args.storage)},
+        source={
+            "study": study.study_name, "trial": trial.number, "storage": redact_url(args.storage),
+            "device": study.user_attrs.get("device"),
+        },
+        format=args.format,
     )
-    print(f"exported trial {trial.number} ({study.user_attrs.get('metric')} = {trial.value:.4g}) to {out}")
+    scores = ", ".join(f"{v:.4g}" for v in trial.values)
+    names = study.user_attrs.get("objectives") or [study.user_attrs.get("metric")]
+    print(f"exported trial {trial.number} ({', '.join(names)} = {scores}) to {out}")
     print(f"load it with: python -c \"import qnas; model = qnas.load('{out}')\"")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from qnas.report import write_report
+    from qnas.study import load_study
+
+    path = write_report(load_study(args.storage, args.study), args.out)
+    print(f"wrote {path} (figures as PNG beside it); open it in a browser: file://{path.resolve()}")
     return 0
 
 
@@ -224,10 +256,25 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--workers", type=int, default=2, help="Ray workers; 0 evaluates in-process")
     search.add_argument("--storage", default=DEFAULT_STORAGE, help="Optuna storage URL")
     search.add_argument("--study", help="study name (default: TASK-SPACE)")
-    search.add_argument("--sampler", default="tpe", help="tpe, random or nsga2")
+    search.add_argument("--sampler", help="tpe, random or nsga2 (default: tpe; nsga2 with --objectives)")
+    search.add_argument(
+        "--objectives",
+        help="multi-objective search, e.g. noisy_score,two_qubit_gates,shots (also ideal_score, noise_gap, n_params, depth)",
+    )
     search.add_argument("--pruner", default="percentile", help="percentile (bottom quarter), median or none")
     search.add_argument("--seed", type=int, default=0)
-    search.add_argument("--device", default="default.qubit", help="PennyLane simulator for training and scoring")
+    search.add_argument(
+        "--device",
+        default="default.qubit",
+        help="device candidates are scored on: a simulator, noisy (a real device's noise model), or hardware",
+    )
+    search.add_argument(
+        "--device-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="device option, e.g. calibration=ibm_manila (or a file), noise_aware=true (train on it too)",
+    )
     search.add_argument("--artifacts", help="folder for trained weights (default: beside the SQLite file)")
     search.add_argument("--address", help="Ray cluster to run workers on: auto or HOST:PORT (default: a local Ray)")
     search.add_argument("--trial-timeout", type=float, metavar="S", help="fail a trial after S seconds, free its worker")
@@ -239,6 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--policy", metavar="DIR", help="a trained agent (qnas agent train) for --agent rl/hybrid")
     search.add_argument(
         "--agent-timesteps", type=int, default=4096, help="without --policy: steps to train the agent first (default 4096)"
+    )
+    search.add_argument(
+        "--no-fast-path",
+        dest="fast_path",
+        action="store_false",
+        help="train through PennyLane on the ideal simulator too, instead of the compiled torch path",
     )
     search.set_defaults(func=cmd_search)
 
@@ -272,6 +325,13 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("name")
     show.add_argument("--storage", default=DEFAULT_STORAGE)
     show.add_argument("--top", type=int, default=10)
+    plot = studies_sub.add_parser("plot", help="write a multi-objective study's Pareto front as a PNG")
+    plot.add_argument("name")
+    plot.add_argument("--storage", default=DEFAULT_STORAGE)
+    plot.add_argument("--out", required=True, help="PNG file to write")
+    compare = studies_sub.add_parser("compare", help="best score, trials, failures, wall time and proposers per study")
+    compare.add_argument("names", nargs="+", metavar="STUDY")
+    compare.add_argument("--storage", default=DEFAULT_STORAGE)
     studies.set_defaults(func=cmd_studies)
 
     dashboard = sub.add_parser("dashboard", help="serve optuna-dashboard on the studies (127.0.0.1)")
@@ -279,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--storage", default=DEFAULT_STORAGE)
     dashboard.add_argument("--host", default=DASHBOARD_HOST, help="bind address (default 127.0.0.1: this machine only)")
     dashboard.add_argument("--port", type=int, default=8080)
+    dashboard.add_argument(
+        "--no-notes", action="store_true", help="do not write the summary and best-circuit notes into --study"
+    )
     dashboard.set_defaults(func=cmd_dashboard)
 
     export = sub.add_parser("export", help="export a trained trial (the best by default)")
@@ -286,13 +349,26 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--storage", default=DEFAULT_STORAGE)
     export.add_argument("--out", required=True)
     export.add_argument("--trial", type=int, help="trial number (default: the best trial)")
+    export.add_argument(
+        "--format", default="folder", help="folder (default) or archive: one OUT.tar.gz that qnas.load also reads"
+    )
     export.set_defaults(func=cmd_export)
+
+    report = sub.add_parser("report", help="write a study's HTML report with its figures")
+    report.add_argument("--study", required=True)
+    report.add_argument("--storage", default=DEFAULT_STORAGE)
+    report.add_argument("--out", required=True, help="folder for report.html and the PNG figures")
+    report.set_defaults(func=cmd_report)
 
     predict = sub.add_parser("predict", help="predict with an exported model on a CSV")
     predict.add_argument("export_dir")
     predict.add_argument("--data", required=True)
     predict.add_argument("--out", help="output CSV (default: DATA.predictions.csv)")
     predict.set_defaults(func=cmd_predict)
+
+    from qnas.decoders.cli import add_decoders_parser
+
+    add_decoders_parser(sub, DEFAULT_STORAGE)
     return parser
 
 

@@ -4,6 +4,16 @@ A spec or a study never holds a live device, only a `DeviceConfig`, so it can be
 stored and exported. Credentials never live here: plugins that need them read environment
 variables, and option keys that look like secrets are refused.
 
+Three kinds of device:
+
+- simulators (`SIMULATORS`), as PennyLane names them;
+- ``noisy``: a simulator of a real device from its calibration data, options
+  ``{"calibration": NAME_OR_PATH, "seed": int?, "noise_aware": bool?}`` (noise-aware: train there too) (`qnas.calibration`, `qnas.noise_model`), e.g.
+  ``DeviceConfig("noisy", {"calibration": "ibm_manila"})``;
+- hardware plugins (`HARDWARE_CREDENTIALS`), e.g. ``qiskit.remote`` with ``{"backend": "ibm_fez"}``
+  or ``braket.aws.qubit`` with ``{"device_arn": ...}``: their credentials come only from the
+  environment variables listed there, and are checked when the device is made.
+
 `max_qubits` answers "how many qubits can this machine simulate for training?" from its memory,
 so a too-large candidate fails fast with a message instead of being killed by the OOM killer.
 """
@@ -18,12 +28,20 @@ from typing import Any
 
 from qnas.errors import DeviceError, not_allowed
 
-KNOWN_DEVICES = ("default.qubit", "lightning.qubit", "default.mixed")
+SIMULATORS = ("default.qubit", "lightning.qubit", "default.mixed", "noisy")
+HARDWARE_CREDENTIALS = {
+    "qiskit.remote": ("QISKIT_IBM_TOKEN",),
+    "braket.aws.qubit": ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
+}
+"""Hardware plugin devices and the environment variables their credentials are read from."""
+HARDWARE_PLUGINS = {"qiskit.remote": "pennylane-qiskit", "braket.aws.qubit": "amazon-braket-pennylane-plugin"}
+KNOWN_DEVICES = SIMULATORS + tuple(HARDWARE_CREDENTIALS)
+NOISY_OPTIONS = ("calibration", "seed", "noise_aware")
 
-HARD_LIMITS = {"default.qubit": 28, "lightning.qubit": 30, "default.mixed": 14}
+HARD_LIMITS = {"default.qubit": 28, "lightning.qubit": 30, "default.mixed": 14, "noisy": 14}
 """Qubits a simulator accepts regardless of memory: beyond these a run takes hours, not minutes."""
 
-STATE_FACTOR = {"default.qubit": 1, "lightning.qubit": 1, "default.mixed": 2}
+STATE_FACTOR = {"default.qubit": 1, "lightning.qubit": 1, "default.mixed": 2, "noisy": 2}
 """A pure state stores 2**n amplitudes; a density matrix stores 4**n = 2**(2n)."""
 
 AUTOGRAD_FACTOR = 16
@@ -85,6 +103,27 @@ class DeviceConfig:
                 f"device options = {self.options!r} must be JSON-able (numbers, strings, lists): {exc}."
             ) from exc
         object.__setattr__(self, "options", options)
+        if self.name == "noisy":
+            self._check_noisy()
+
+    def _check_noisy(self) -> None:
+        from qnas.calibration import SHIPPED_CALIBRATIONS, load_calibration
+
+        for key in self.options:
+            if key not in NOISY_OPTIONS:
+                raise DeviceError(not_allowed("noisy device option", key, NOISY_OPTIONS))
+        if "calibration" not in self.options:
+            raise DeviceError(
+                f"device 'noisy' needs a calibration: one of {list(SHIPPED_CALIBRATIONS)} or a file path, "
+                "e.g. --device noisy --device-arg calibration=ibm_manila."
+            )
+        if not isinstance(self.options.get("noise_aware", False), bool):
+            raise DeviceError(f"noisy device option noise_aware = {self.options['noise_aware']!r} must be true or false.")
+        load_calibration(self.options["calibration"])  # validates the name or the file now, not on a worker
+
+    @property
+    def is_hardware(self) -> bool:
+        return self.name in HARDWARE_CREDENTIALS
 
     def __hash__(self) -> int:
         return hash((self.name, json.dumps(self.options, sort_keys=True)))
@@ -111,9 +150,9 @@ def total_memory_bytes() -> int:
 
 
 def max_qubits(device_name: str, batch_size: int = 1) -> int:
-    """Most qubits `device_name` can train with at `batch_size` on this machine (memory and hard cap)."""
-    if device_name not in KNOWN_DEVICES:
-        raise DeviceError(not_allowed("device name", device_name, KNOWN_DEVICES))
+    """Most qubits simulator `device_name` can train with at `batch_size` on this machine (memory and hard cap)."""
+    if device_name not in SIMULATORS:
+        raise DeviceError(not_allowed("simulator name", device_name, SIMULATORS))
     budget = MEMORY_FRACTION * total_memory_bytes()
     per_unit = BYTES_PER_AMPLITUDE * max(1, batch_size) * AUTOGRAD_FACTOR
     # Solve per_unit * 2**(factor * n) <= budget for the largest integer n.
@@ -122,7 +161,19 @@ def max_qubits(device_name: str, batch_size: int = 1) -> int:
 
 
 def check_capacity(device: DeviceConfig, n_qubits: int, batch_size: int) -> None:
-    """Raise DeviceError when a run of `n_qubits` at `batch_size` does not fit on `device` here."""
+    """Raise DeviceError when a run of `n_qubits` at `batch_size` does not fit on `device` here
+    (for a noisy device also: on the real device it models)."""
+    if device.is_hardware:
+        return  # the plugin checks the machine's own size when the device is made
+    if device.name == "noisy":
+        from qnas.calibration import load_calibration
+
+        calibration = load_calibration(device.options["calibration"])
+        if n_qubits > calibration.n_qubits:
+            raise DeviceError(
+                f"spec asks for {n_qubits} qubits but device {calibration.name!r} has {calibration.n_qubits}; "
+                f"lower n_qubits to at most {calibration.n_qubits} or pick a larger device."
+            )
     limit = max_qubits(device.name, batch_size)
     if n_qubits > limit:
         gib = total_memory_bytes() / 2**30
@@ -140,4 +191,41 @@ def make_device(config: DeviceConfig, wires: int):
     """
     import pennylane as qml
 
+    if config.name == "noisy":
+        raise DeviceError("the noisy device is built per circuit: use qnas.circuits.make_qnode, not make_device.")
+    if config.is_hardware:
+        return _hardware_device(config, wires)
     return qml.device(config.name, wires=wires, **config.options)
+
+
+def hardware_credentials(name: str) -> dict[str, str]:
+    """The credential environment variables of hardware device `name`; DeviceError naming any unset."""
+    variables = HARDWARE_CREDENTIALS[name]
+    missing = [v for v in variables if not os.environ.get(v)]
+    if missing:
+        raise DeviceError(
+            f"device {name!r} needs the environment variable(s) {', '.join(missing)} set to your credentials; "
+            "qnas reads credentials only from the environment and never stores them."
+        )
+    return {v: os.environ[v] for v in variables}
+
+
+def _hardware_device(config: DeviceConfig, wires: int):
+    """A hardware plugin device; credentials are read here, in the process that runs it, and never kept."""
+    import importlib.util
+
+    import pennylane as qml
+
+    credentials = hardware_credentials(config.name)
+    module = "pennylane_qiskit" if config.name == "qiskit.remote" else "braket.pennylane_plugin"
+    if importlib.util.find_spec(module.split(".")[0]) is None:
+        raise DeviceError(f"device {config.name!r} needs its plugin: pip install {HARDWARE_PLUGINS[config.name]}.")
+    if config.name == "qiskit.remote":
+        from qiskit_ibm_runtime import QiskitRuntimeService
+
+        if "backend" not in config.options:
+            raise DeviceError("device 'qiskit.remote' needs the option backend (an IBM backend name, e.g. ibm_fez).")
+        service = QiskitRuntimeService(channel="ibm_quantum_platform", token=credentials["QISKIT_IBM_TOKEN"])
+        options = {k: v for k, v in config.options.items() if k != "backend"}
+        return qml.device(config.name, wires=wires, backend=service.backend(config.options["backend"]), **options)
+    return qml.device(config.name, wires=wires, **config.options)  # boto3 reads the AWS variables itself

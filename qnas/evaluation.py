@@ -10,7 +10,10 @@ one "failed" row in the study rather than a dead worker. The steps:
    backprop);
 3. score it: on `device` with the spec's `calibration.shots` when those differ from the ideal
    analytic simulator (a second model built from the same config gets the trained weights), and
-   also record the ideal score under `ideal_*`;
+   also record the ideal score under `ideal_*` and their difference as `noise_gap`; on a noisy
+   device also the two-qubit gates after routing onto its coupling map (`two_qubit_gates_routed`).
+   A noisy device with the option `noise_aware: true` also trains there (noise-aware training);
+
 4. for classification, train the parameter-matched classical MLP baseline on the same split.
 """
 
@@ -20,7 +23,7 @@ import math
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -32,6 +35,7 @@ from qnas.circuits import circuit_resources, make_qnode
 from qnas.devices import DeviceConfig, check_capacity
 from qnas.errors import QnasError, TaskError
 from qnas.models import build_model, count_parameters
+from qnas.noise_model import routed_resources
 from qnas.spec import CandidateSpec
 from qnas.training import EVAL_CHUNK, Report, TrainResult, accuracy, train_classifier, train_variational
 
@@ -41,12 +45,19 @@ TRAINING_DEVICE = DeviceConfig("default.qubit")
 
 @dataclass(frozen=True)
 class Budget:
-    """What one evaluation may spend: the seed of everything random, and an optional epoch cap."""
+    """What one evaluation may spend: the seed of everything random, and an optional epoch cap.
+
+    `fast_path` trains on the compiled torch simulator (`qnas.compiled_circuit`) where the training
+    device is ideal `default.qubit`; False keeps PennyLane there too (same results, slower).
+    """
 
     seed: int = 0
     max_epochs: int | None = None
+    fast_path: bool = True
 
     def __post_init__(self) -> None:
+        if not isinstance(self.fast_path, bool):
+            raise QnasError(f"budget fast_path = {self.fast_path!r} must be true or false.")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
             raise QnasError(f"budget seed = {self.seed!r} must be an integer in [0, 2**32 - 1].")
         if self.max_epochs is not None and (
@@ -77,6 +88,8 @@ class EvalResult:
     spec_hash: str = ""
     worker: dict[str, Any] | None = None
     """Where it ran ({"node_id", "pid"}); set by the executor, not by `evaluate`."""
+    values: list[float] | None = None
+    """One value per objective in a multi-objective search; set by the driver (`qnas.objectives`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -184,12 +197,35 @@ def _task_metrics(model: torch.nn.Module, task: Any) -> dict[str, float]:
         return {"fidelity": task.fidelity(model())}
 
 
+def _higher_is_better(task: Any, metrics: dict[str, float]) -> float:
+    """The task's score oriented so that higher is better (accuracy, fidelity, -energy error)."""
+    if task.kind == "classification":
+        return metrics["val_accuracy"]
+    value = metrics[task.metric]
+    return value if task.direction == "maximize" else -value
+
+
+def _rebuilt(model: torch.nn.Module, config: dict[str, Any], device: DeviceConfig, shots: int | None) -> torch.nn.Module:
+    """The same model, weights included, on another device or with shots."""
+    rebuilt = build_model(config, device=device, shots=shots)
+    rebuilt.load_state_dict(model.state_dict())
+    return rebuilt
+
+
 def _score(
-    model: torch.nn.Module, config: dict[str, Any], spec: CandidateSpec, task: Any, device: DeviceConfig, seed: int
+    model: torch.nn.Module,
+    config: dict[str, Any],
+    spec: CandidateSpec,
+    task: Any,
+    device: DeviceConfig,
+    seed: int,
+    trained_on: DeviceConfig = TRAINING_DEVICE,
 ) -> dict[str, float]:
     """Task metrics of the trained model; when `device` or the spec's shots differ from the ideal
-    training simulator, the metrics come from there and the ideal ones are kept as ideal_*."""
-    ideal = _task_metrics(model, task)
+    analytic simulator, the metrics come from there, the ideal ones are kept as ideal_*, and
+    `noise_gap` is the ideal score minus the scored one (scores oriented so higher is better)."""
+    ideal_model = model if trained_on == TRAINING_DEVICE else _rebuilt(model, config, TRAINING_DEVICE, None)
+    ideal = _task_metrics(ideal_model, task)
     shots = spec.calibration.shots
     if shots is None and device == TRAINING_DEVICE:
         return ideal
@@ -201,10 +237,28 @@ def _score(
         with torch.no_grad():
             scored = {"fidelity": float(qnode(**model.circuit_weights()))}
     else:
-        scorer = build_model(config, device=scoring_device, shots=shots)
-        scorer.load_state_dict(model.state_dict())
-        scored = _task_metrics(scorer, task)
-    return {**scored, **{f"ideal_{key}": value for key, value in ideal.items()}}
+        scored = _task_metrics(_rebuilt(model, config, scoring_device, shots), task)
+    gap = _higher_is_better(task, ideal) - _higher_is_better(task, scored)
+    return {**scored, **{f"ideal_{key}": value for key, value in ideal.items()}, "noise_gap": gap}
+
+
+def _raw_device_config(config: dict[str, Any], spec: CandidateSpec) -> dict[str, Any]:
+    """The model config with mitigation off: noise-aware training runs the raw noisy device, since
+    ZNE would multiply every training step's circuits; mitigation applies when the model is scored."""
+    raw = replace(spec.calibration, readout_mitigation=False, zne_factors=())
+    return {**config, "spec": replace(spec, calibration=raw).to_dict()}
+
+
+def _training_device(device: DeviceConfig, task: Any) -> DeviceConfig:
+    """The ideal simulator, or the noisy device itself when its options ask for noise-aware training."""
+    if not (device.name == "noisy" and device.options.get("noise_aware")):
+        return TRAINING_DEVICE
+    if task.kind == "state_prep":
+        raise TaskError(
+            "noise-aware training needs a measured objective, but a state-preparation task trains on the state "
+            "vector, which a noisy device does not have; drop noise_aware or use a classification or VQE task."
+        )
+    return DeviceConfig("noisy", {k: v for k, v in device.options.items() if k != "seed"})
 
 
 def _error_text(exc: BaseException) -> str:
@@ -246,7 +300,11 @@ def evaluate(
         epochs = spec.training.epochs if budget.max_epochs is None else min(spec.training.epochs, budget.max_epochs)
 
         config = make_model_config(spec, task)
-        model = build_model(config)
+        trained_on = _training_device(device, task)
+        if trained_on == TRAINING_DEVICE:
+            model = build_model(config, fast_path=budget.fast_path)
+        else:
+            model = build_model(_raw_device_config(config, spec), device=trained_on)
         if classification:
             model.set_standardization(task.feature_mean, task.feature_std)
         metrics["n_params"] = count_parameters(model)
@@ -258,6 +316,8 @@ def evaluate(
             )
         )
         metrics["shots"] = spec.calibration.shots or 0
+        if device.name == "noisy":
+            metrics.update(routed_resources(spec, device, task.n_features if classification else None))
 
         train_started = time.perf_counter()
         if metrics["n_params"] == 0:
@@ -293,7 +353,7 @@ def evaluate(
                 spec_hash=spec_hash,
             )
 
-        metrics.update(_score(model, config, spec, task, device, budget.seed))
+        metrics.update(_score(model, config, spec, task, device, budget.seed, trained_on))
         baseline = None
         if classification:
             baseline = mlp_baseline(task, metrics["n_params"], epochs, budget.seed)

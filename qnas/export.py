@@ -5,10 +5,15 @@ An export is a plain folder that a serving process can copy around and trust:
 - ``weights.safetensors``: the model's ``state_dict`` (safetensors, so loading runs no pickle);
 - ``spec.json``, ``model.json``: the CandidateSpec and the config `qnas.models.build_model` reads;
 - ``metrics.json``: scores, the classical baseline, the task config and where the model came from;
-- ``circuit.qasm`` / ``circuit.png``: the ideal circuit for the first reference input;
+- ``circuit.qasm`` / ``circuit.qasm3`` / ``circuit.png``: the ideal circuit for the first reference
+  input, as OpenQASM 2.0, OpenQASM 3.0 and a drawing;
+- ``MODEL_CARD.md``: task, data, metrics, baseline, noise results and how to load it, for people;
 - ``reference.json``: reference inputs and what the model answered at export time, so a reload can
   be checked against it;
 - ``manifest.json``: format version plus sha256 and size of every other file, written last.
+
+`pack_archive` turns the folder into one ``.tar.gz`` file; `load` and `verify_export` accept either,
+and unpack an archive only after checking that every member is a plain file inside one folder.
 
 `load` checks the manifest before it trusts a byte, and never imports Ray or Optuna: a serving
 process pays only for torch and PennyLane. Credentials never enter an export: URLs in the
@@ -18,16 +23,20 @@ provenance lose their user, password and secret query parameters.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import secrets
 import shutil
-from collections.abc import Mapping
+import tarfile
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qnas.errors import ExportError, QnasError
+from qnas.errors import ExportError, QnasError, not_allowed
 from qnas.redaction import redact
 from qnas.spec import CandidateSpec
 
@@ -45,11 +54,18 @@ SPEC = "spec.json"
 MODEL = "model.json"
 METRICS = "metrics.json"
 QASM = "circuit.qasm"
+QASM3 = "circuit.qasm3"
 DRAWING = "circuit.png"
 REFERENCE = "reference.json"
-EXPORT_FILES = (WEIGHTS, SPEC, MODEL, METRICS, QASM, DRAWING, REFERENCE)
+MODEL_CARD = "MODEL_CARD.md"
+EXPORT_FILES = (WEIGHTS, SPEC, MODEL, METRICS, QASM, QASM3, DRAWING, REFERENCE, MODEL_CARD)
 LOAD_FILES = (WEIGHTS, SPEC, MODEL, METRICS)
 """What `load` reads; the rest documents the model and is checked only through the manifest."""
+
+EXPORT_FORMATS = ("folder", "archive")
+ARCHIVE_SUFFIX = ".tar.gz"
+MAX_ARCHIVE_BYTES = 1 << 30
+"""An archive that unpacks to more than this is refused (a quantum model's export is a few MB)."""
 
 REFERENCE_ROWS = 32
 _REEXPORT_FIX = "Re-export it from the study (qnas export) to get a consistent folder."
@@ -69,73 +85,95 @@ def export_model(
     task_config: Mapping[str, Any],
     source: Mapping[str, Any],
     task: Any = None,
+    format: str = "folder",
 ) -> Path:
-    """Write one trained model to `out_dir` and return the folder.
+    """Write one trained model to `out_dir` and return the folder, or the archive file.
 
-    `weights` is the model's state_dict (numpy arrays or tensors); `source` records provenance
-    (study, trial, storage URL; credentials are stripped). `task` may pass the already-built task
-    so a classifier's reference rows need not be rebuilt from `task_config`.
+    `format="archive"` writes a single ``.tar.gz`` at `out_dir` (the suffix is added when missing)
+    holding the same files as the folder. `weights` is the model's state_dict (numpy arrays or
+    tensors); `source` records provenance (study, trial, storage URL, scoring device; credentials
+    are stripped). `task` may pass the already-built task so a classifier's reference rows need not
+    be rebuilt from `task_config`.
 
     The model is rebuilt from `model_config` and the weights before anything is written, so an
     export whose weights do not fit its config fails here rather than at load time. Files are
-    written to a staging folder beside `out_dir` and moved in with the manifest last.
+    written to a staging folder beside the export folder and moved in with the manifest last.
     """
+    if format not in EXPORT_FORMATS:
+        raise ExportError(not_allowed("export format", format, EXPORT_FORMATS, "Use --format folder or archive."))
+    target = Path(out_dir)
+    if format == "archive" and not target.name.endswith(ARCHIVE_SUFFIX):
+        target = target.with_name(target.name + ARCHIVE_SUFFIX)
     import safetensors.torch
 
     from qnas import __version__
-    from qnas.circuits import circuit_openqasm, draw_circuit
+    from qnas.circuits import circuit_openqasm, circuit_openqasm3, draw_circuit
+    from qnas.model_card import model_card
 
-    out = Path(out_dir)
-    _check_target(out)
-    spec = spec if isinstance(spec, CandidateSpec) else CandidateSpec.from_dict(dict(spec))
-    model_config = dict(model_config)
-    if not isinstance(model_config.get("spec"), Mapping):
-        raise ExportError("model_config has no 'spec' object; pass the model_config the evaluator produced.")
-    config_spec = CandidateSpec.from_dict(dict(model_config["spec"]))
-    if config_spec != spec:
-        raise ExportError(
-            f"model_config['spec'] (hash {config_spec.hash}) is not the spec being exported (hash {spec.hash}); "
-            "pass the model_config produced for that spec."
-        )
-    tensors = _as_tensors(weights)
-    model = _build(model_config, device=None)
-    _load_state(model, tensors, where="export_model(weights=...)")
-    reference, first_input = _reference(model, model_config, task_config, task)
+    with ExitStack() as cleanup:
+        out = target
+        if format == "archive":  # the folder is written to a temporary place, then packed at `target`
+            out = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="qnas-archive-"))) / _archive_top(target)
+        _check_target(out)
+        spec = spec if isinstance(spec, CandidateSpec) else CandidateSpec.from_dict(dict(spec))
+        model_config = dict(model_config)
+        if not isinstance(model_config.get("spec"), Mapping):
+            raise ExportError("model_config has no 'spec' object; pass the model_config the evaluator produced.")
+        config_spec = CandidateSpec.from_dict(dict(model_config["spec"]))
+        if config_spec != spec:
+            raise ExportError(
+                f"model_config['spec'] (hash {config_spec.hash}) is not the spec being exported (hash {spec.hash}); "
+                "pass the model_config produced for that spec."
+            )
+        tensors = _as_tensors(weights)
+        model = rebuild_model(model_config, tensors, where="export_model(weights=...)")
+        reference, first_input = _reference(model, model_config, task_config, task)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Not tempfile.mkdtemp: its 0700 mode would stick to the export folder after the rename.
-    staging = out.parent / f".{out.name}.staging-{os.getpid()}-{secrets.token_hex(4)}"
-    staging.mkdir()
-    try:
-        safetensors.torch.save_file(tensors, str(staging / WEIGHTS), metadata={"format": FORMAT_NAME})
-        (staging / SPEC).write_text(spec.to_json(indent=2) + "\n")
-        _write_json(staging / MODEL, model_config)
-        _write_json(
-            staging / METRICS,
-            {
-                "metrics": dict(metrics),
-                "baseline": None if baseline is None else dict(baseline),
-                "task": redact(dict(task_config)),
-                "source": redact(dict(source)),
-            },
-        )
-        (staging / QASM).write_text(circuit_openqasm(model, first_input))
-        draw_circuit(model, first_input, staging / DRAWING)
-        _write_json(staging / REFERENCE, reference)
-        manifest = {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
-            "qnas_version": __version__,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "kind": model_config["kind"],
-            "spec_hash": spec.hash,
-            "files": {name: _file_entry(staging / name) for name in EXPORT_FILES},
-        }
-        _write_json(staging / MANIFEST, manifest)
-        _install(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return out
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # Not tempfile.mkdtemp: its 0700 mode would stick to the export folder after the rename.
+        staging = out.parent / f".{out.name}.staging-{os.getpid()}-{secrets.token_hex(4)}"
+        staging.mkdir()
+        try:
+            safetensors.torch.save_file(tensors, str(staging / WEIGHTS), metadata={"format": FORMAT_NAME})
+            (staging / SPEC).write_text(spec.to_json(indent=2) + "\n")
+            _write_json(staging / MODEL, model_config)
+            _write_json(
+                staging / METRICS,
+                {
+                    "metrics": dict(metrics),
+                    "baseline": None if baseline is None else dict(baseline),
+                    "task": redact(dict(task_config)),
+                    "source": redact(dict(source)),
+                },
+            )
+            (staging / QASM).write_text(circuit_openqasm(model, first_input))
+            (staging / QASM3).write_text(circuit_openqasm3(model, first_input))
+            draw_circuit(model, first_input, staging / DRAWING)
+            _write_json(staging / REFERENCE, reference)
+            card = model_card(
+                spec=spec,
+                model_config=model_config,
+                metrics=metrics,
+                baseline=baseline,
+                task_config=redact(dict(task_config)),
+                source=redact(dict(source)),
+                export_name=target.name,
+            )
+            (staging / MODEL_CARD).write_text(card)
+            manifest = {
+                "format": FORMAT_NAME,
+                "format_version": FORMAT_VERSION,
+                "qnas_version": __version__,
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                "kind": model_config["kind"],
+                "spec_hash": spec.hash,
+                "files": {name: _file_entry(staging / name) for name in EXPORT_FILES},
+            }
+            _write_json(staging / MANIFEST, manifest)
+            _install(staging, out)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return pack_archive(out, target) if format == "archive" else out
 
 
 def _check_target(out: Path) -> None:
@@ -260,20 +298,112 @@ def _file_entry(path: Path) -> dict[str, Any]:
     return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
 
 
+def pack_archive(folder: str | os.PathLike[str], archive: str | os.PathLike[str]) -> Path:
+    """Write the export `folder` as one gzipped tar at `archive` and return its path.
+
+    The folder is verified first, so an archive never carries a damaged export. Members are the
+    manifest's files under one top folder named after the archive (`tar xzf best.tar.gz` gives
+    `best/`), in a fixed order; the archive is written beside its target and renamed into place.
+    """
+    target = Path(archive)
+    if not target.name.endswith(ARCHIVE_SUFFIX):
+        raise ExportError(f"archive path {target} must end with {ARCHIVE_SUFFIX}, e.g. {target.name}{ARCHIVE_SUFFIX}.")
+    if target.is_dir():
+        raise ExportError(f"archive path {target} is a folder; give a file name ending with {ARCHIVE_SUFFIX}.")
+    source = Path(folder)
+    manifest = verify_export(source)
+    top = _archive_top(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        with tarfile.open(partial, "w:gz") as tar:
+            for name in sorted([*manifest["files"], MANIFEST]):
+                data = (source / name).read_bytes()
+                info = tarfile.TarInfo(f"{top}/{name}")
+                info.size, info.mode, info.mtime = len(data), 0o644, int(datetime.now(UTC).timestamp())
+                tar.addfile(info, io.BytesIO(data))
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def _archive_top(archive: Path) -> str:
+    """The folder an archive unpacks to: its name without the suffix (`best.tar.gz` -> `best`)."""
+    return archive.name.removesuffix(ARCHIVE_SUFFIX) or "export"
+
+
+@contextmanager
+def _export_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """The export folder at `path`, or a temporary folder holding the checked contents of an archive."""
+    given = Path(path)
+    if not given.is_file():
+        yield given
+        return
+    with tempfile.TemporaryDirectory(prefix="qnas-export-") as tmp:
+        _unpack_archive(given, Path(tmp))
+        try:
+            yield Path(tmp)
+        except ExportError as exc:  # name the archive, not the temporary folder it was unpacked to
+            raise ExportError(f"in archive {given}: {str(exc).replace(tmp, given.name)}") from exc
+
+
+def _unpack_archive(archive: Path, dest: Path) -> None:
+    """Extract plain files from one top folder into `dest`; refuse anything else (links, `..`, absolute paths).
+
+    Members are read and written by their checked base name, never by the path the archive gives,
+    so no member can land outside `dest`.
+    """
+    fix = f"Pass a {ARCHIVE_SUFFIX} written by `qnas export --format archive`, or re-export the model."
+    try:
+        tar = tarfile.open(archive, "r:gz")
+    except (tarfile.TarError, OSError) as exc:
+        raise ExportError(f"{archive} is not a readable {ARCHIVE_SUFFIX} archive ({exc}). {fix}") from exc
+    with tar:
+        try:
+            members = tar.getmembers()
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise ExportError(f"{archive} is truncated or damaged ({exc}). {fix}") from exc
+        tops, total = set(), 0
+        for member in members:
+            parts = member.name.split("/")
+            if not member.isfile() or len(parts) != 2 or not _is_plain_name(parts[0]) or not _is_plain_name(parts[1]):
+                kind = "file" if member.isfile() else "link or special entry" if not member.isdir() else "folder"
+                raise ExportError(
+                    f"{archive} holds {member.name!r} ({kind}); an export archive holds only plain files inside one "
+                    f"top folder, so it was refused unopened. {fix}"
+                )
+            tops.add(parts[0])
+            total += member.size
+        if len(tops) != 1 or total > MAX_ARCHIVE_BYTES:
+            what = f"{len(tops)} top folders {sorted(tops)}" if len(tops) != 1 else f"{total} bytes unpacked"
+            raise ExportError(f"{archive} is not an export archive: it has {what}. {fix}")
+        for member in members:
+            name = member.name.split("/")[1]
+            if (dest / name).exists():
+                raise ExportError(f"{archive} holds {name!r} twice. {fix}")
+            try:
+                (dest / name).write_bytes(tar.extractfile(member).read())
+            except (tarfile.TarError, OSError, EOFError) as exc:
+                raise ExportError(f"{archive} is truncated or damaged at {member.name!r} ({exc}). {fix}") from exc
+
+
 # --- checking and loading -----------------------------------------------------------------------
 
 
 def verify_export(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Check the manifest and every file it lists; return the manifest. Raises ExportError."""
-    folder = Path(path)
-    manifest = _read_manifest(folder)
-    _check_present(folder, list(manifest["files"]))
-    _check_checksums(folder, manifest, (folder / WEIGHTS).read_bytes())
+    """Check the manifest and every file it lists (in a folder or an archive); return the manifest.
+
+    Raises ExportError."""
+    with _export_folder(path) as folder:
+        manifest = _read_manifest(folder)
+        _check_present(folder, list(manifest["files"]))
+        _check_checksums(folder, manifest, (folder / WEIGHTS).read_bytes())
     return manifest
 
 
 def load(path: str | os.PathLike[str], device: Any = None, verify: bool = True) -> torch.nn.Module:
-    """Rebuild an exported model in eval mode, after checking the export's checksums.
+    """Rebuild an exported model (a folder or its archive) in eval mode, after checking its checksums.
 
     `device` (a `qnas.devices.DeviceConfig`, a device name or its dict) rebuilds the quantum block on that
     device. The module carries what a caller needs: `spec`, `kind`, `class_names`,
@@ -281,10 +411,16 @@ def load(path: str | os.PathLike[str], device: Any = None, verify: bool = True) 
     `verify=False` skips the checksums (for a folder edited on purpose), not the format checks.
     The circuit runs analytically (shots=None) whatever the spec's calibration says.
     """
+    with _export_folder(path) as folder:
+        model = _load_folder(folder, device, verify)
+    model.export_path = Path(path)
+    return model
+
+
+def _load_folder(folder: Path, device: Any, verify: bool) -> torch.nn.Module:
     import safetensors
     import safetensors.torch
 
-    folder = Path(path)
     manifest = _read_manifest(folder)
     _check_present(folder, list(manifest["files"]) if verify else list(LOAD_FILES))
     weights_bytes = (folder / WEIGHTS).read_bytes()  # read once: the bytes checked are the bytes loaded
@@ -306,8 +442,7 @@ def load(path: str | os.PathLike[str], device: Any = None, verify: bool = True) 
         tensors = safetensors.torch.load(weights_bytes)
     except (safetensors.SafetensorError, ValueError, OSError) as exc:
         raise ExportError(f"{folder / WEIGHTS} is not a readable safetensors file ({exc}). {_REEXPORT_FIX}") from exc
-    model = _build(model_config, device=device)
-    _load_state(model, tensors, where=str(folder / WEIGHTS))
+    model = rebuild_model(model_config, tensors, where=str(folder / WEIGHTS), device=device)
     model.eval()
 
     model.spec = spec
@@ -318,7 +453,6 @@ def load(path: str | os.PathLike[str], device: Any = None, verify: bool = True) 
     model.baseline = info.get("baseline")
     model.task_config = info.get("task")
     model.source = info.get("source")
-    model.export_path = folder
     return model
 
 
@@ -383,6 +517,18 @@ def _read_json(folder: Path, name: str) -> Any:
 
 def _is_plain_name(name: Any) -> bool:
     return isinstance(name, str) and name not in ("", ".", "..") and Path(name).name == name and "\\" not in name
+
+
+def rebuild_model(
+    model_config: Mapping[str, Any], tensors: Mapping[str, torch.Tensor], *, where: str, device: Any = None
+) -> torch.nn.Module:
+    """The model `model_config` describes, holding `tensors` (checked key by key and shape by shape).
+
+    `where` names the weights' origin in errors; `device` is as for `load`.
+    """
+    model = _build(model_config, device=device)
+    _load_state(model, tensors, where=where)
+    return model
 
 
 def _build(model_config: Mapping[str, Any], device: Any) -> torch.nn.Module:

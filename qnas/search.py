@@ -24,6 +24,7 @@ from qnas.devices import DeviceConfig
 from qnas.errors import QnasError
 from qnas.evaluation import Budget, EvalResult
 from qnas.executor import Job, make_executor
+from qnas.objectives import objective_values, parse_objectives
 from qnas.progress import SearchCounts, SearchProgress
 from qnas.search_spaces import DEFAULT_SPACES, load_space
 from qnas.storage import DEFAULT_STORAGE, check_storage_url, default_artifact_dir
@@ -61,6 +62,10 @@ class SearchConfig:
     agent: str = "optuna"
     policy: str | None = None
     agent_timesteps: int = 4096
+    objectives: tuple[str, ...] = ()
+    """Several objectives (`qnas.objectives`): a multi-objective study, told one value per objective."""
+    fast_path: bool = True
+    """Train on the compiled torch simulator on ideal default.qubit; False keeps PennyLane (--no-fast-path)."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,7 @@ def _previous_results(study: optuna.Study, seed: int) -> dict[str, tuple[int, Ev
                 trial.number,
                 EvalResult(
                     status="ok",
-                    value=trial.value,
+                    value=trial.values[0] if len(trial.values) == 1 else None,  # several: recomputed from metrics
                     metrics=attrs.get("metrics", {}),
                     baseline=attrs.get("baseline"),
                     history=attrs.get("history", []),
@@ -148,7 +153,8 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
     space.check_task_kind(task.kind)
     device = DeviceConfig.from_dict(config.device)
     check_storage_url(config.storage)
-    pruner = make_pruner(config.pruner)
+    objectives = parse_objectives(config.objectives, task) if config.objectives else ()
+    pruner = make_pruner("none" if objectives else config.pruner)  # Optuna prunes single objectives only
     make_sampler(config.sampler, config.seed, 1)  # validates the name before the study is opened
     task_config = task.config()
     study_name = config.study or f"{task.name}-{space.name}"
@@ -163,7 +169,7 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
     study = open_study(
         config.storage,
         study_name,
-        direction=task.direction,
+        direction=[o.direction for o in objectives] if objectives else task.direction,
         pruner=pruner,
         attrs={
             "task": task_config,
@@ -171,6 +177,7 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
             "metric": task.metric,
             "device": device.to_dict(),
             "artifact_dir": str(artifact_dir.resolve()),
+            **({"objectives": [o.name for o in objectives]} if objectives else {}),
         },
     )
     # A continued study gets a sampler seeded past its earlier trials: the same seed again would
@@ -209,6 +216,8 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
 
     def finish(proposal: Proposal, result: EvalResult, attrs: dict[str, Any] | None = None) -> None:
         nonlocal finished
+        if objectives and result.status == "ok":
+            result = replace(result, values=objective_values(objectives, result.metrics))
         proposer.tell(proposal.id, result, attrs={"seed": config.seed, **(attrs or {})})
         finished += 1
         reused = bool(attrs and "duplicate_of" in attrs)
@@ -234,7 +243,8 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
         while ready and executor.running < executor.capacity:
             proposal = ready.popleft()
             running[proposal.id] = proposal
-            job = Job(proposal.id, proposal.spec.to_dict(), task_config, device.to_dict(), Budget(seed=config.seed).to_dict())
+            budget = Budget(seed=config.seed, fast_path=config.fast_path)
+            job = Job(proposal.id, proposal.spec.to_dict(), task_config, device.to_dict(), budget.to_dict())
             executor.submit(job)
             progress.started()
 

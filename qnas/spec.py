@@ -42,6 +42,11 @@ GATES = FIXED_GATES + ROTATION_GATES + TWO_QUBIT_GATES
 ANGLE_GATES = (*ROTATION_GATES, "CRZ")
 """Gates that take an angle (trainable when `GateSpec.angle` is None)."""
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+ZNE_METHODS = ("richardson", "linear", "exponential")
+"""Zero-noise extrapolation methods (`qnas.mitigation.zne`)."""
+MAX_FOLD_FACTOR = 21
+LAYOUTS = ("trivial", "low_noise")
+"""Named qubit layouts on a device (`qnas.routing`); an explicit list of physical qubits is allowed too."""
 
 MAX_QUBITS = 30
 """Upper bound a spec accepts at all; a device may hold fewer (see `qnas.devices`)."""
@@ -231,19 +236,95 @@ def _gate_from_dict(index: int, data: Any) -> GateSpec:
         raise SpecError(f"gates[{index}]: {exc}") from exc
 
 
+def _check_fold_factors(factors: Any) -> tuple[int, ...]:
+    """Odd, increasing fold factors starting at 1, at least two of them; or none (ZNE off)."""
+    if not isinstance(factors, (tuple, list)):
+        raise SpecError(f"calibration.zne_factors = {factors!r} must be a list such as [1, 3, 5], or [].")
+    factors = tuple(factors)
+    if not factors:
+        return factors
+    valid = (
+        all(isinstance(f, int) and not isinstance(f, bool) and f % 2 == 1 for f in factors)
+        and factors[0] == 1
+        and len(factors) >= 2
+        and list(factors) == sorted(set(factors))
+        and factors[-1] <= MAX_FOLD_FACTOR
+    )
+    if not valid:
+        raise SpecError(
+            f"calibration.zne_factors = {list(factors)} must be odd, increasing fold factors that start at 1 "
+            f"(at least two, at most {MAX_FOLD_FACTOR}), e.g. [1, 3] or [1, 3, 5]; or [] for no ZNE."
+        )
+    return factors
+
+
 @dataclass(frozen=True)
 class CalibrationSpec:
-    """How the trained circuit is run when scored: shots (None = analytic expectation values)."""
+    """How the trained circuit is run when scored on a device.
+
+    - shots: None = analytic expectation values;
+    - readout_mitigation: undo readout errors with assignment matrices measured on the device;
+    - zne_factors / zne_method: zero-noise extrapolation over these odd fold factors ([] = off);
+    - layout: where logical qubits sit on a device with a coupling map (`qnas.routing.LAYOUTS`, or
+      a list of physical qubits).
+
+    The settings after shots only act on a noisy device. At their defaults they are left out of
+    `to_dict()`, so specs keep the hashes they had before these settings existed.
+    """
 
     shots: int | None = None
+    readout_mitigation: bool = False
+    zne_factors: tuple[int, ...] = ()
+    zne_method: str = "richardson"
+    layout: str | tuple[int, ...] = "trivial"
 
     def __post_init__(self) -> None:
         if self.shots is not None:
             _check_int("calibration.shots", self.shots, 1, 10_000_000)
+        if not isinstance(self.readout_mitigation, bool):
+            raise SpecError(f"calibration.readout_mitigation = {self.readout_mitigation!r} must be true or false.")
+        object.__setattr__(self, "zne_factors", _check_fold_factors(self.zne_factors))
+        _check_choice("calibration.zne_method", self.zne_method, ZNE_METHODS)
+        if not self.zne_factors:
+            object.__setattr__(self, "zne_method", "richardson")  # no ZNE: one canonical form, one hash
+        layout = self.layout
+        if isinstance(layout, (tuple, list)):
+            if not layout or any(isinstance(q, bool) or not isinstance(q, numbers.Integral) or q < 0 for q in layout):
+                raise SpecError(
+                    f"calibration.layout = {list(layout)} must list non-negative physical qubit indices, e.g. [0, 1, 2]."
+                )
+            object.__setattr__(self, "layout", tuple(int(q) for q in layout))
+        else:
+            _check_choice("calibration.layout", layout, LAYOUTS, "Or give a list of physical qubits.")
+
+    def summary(self) -> str:
+        """' shots=1000 ro-mit zne=1,3,5/linear layout=low_noise' with only the non-default settings."""
+        parts = [] if self.shots is None else [f"shots={self.shots}"]
+        if self.readout_mitigation:
+            parts.append("ro-mit")
+        if self.zne_factors:
+            parts.append(f"zne={','.join(map(str, self.zne_factors))}/{self.zne_method}")
+        if self.layout != "trivial":
+            layout = self.layout if isinstance(self.layout, str) else ",".join(map(str, self.layout))
+            parts.append(f"layout={layout}")
+        return "".join(f" {part}" for part in parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Shots always; the other settings only where they differ from their defaults."""
+        data: dict[str, Any] = {"shots": self.shots}
+        for f in fields(self)[1:]:
+            value = getattr(self, f.name)
+            if value != f.default:
+                data[f.name] = list(value) if isinstance(value, tuple) else value
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CalibrationSpec:
-        return cls(**_check_keys(cls, data))
+        data = dict(_check_keys(cls, data))
+        for key in ("zne_factors", "layout"):
+            if isinstance(data.get(key), list):
+                data[key] = tuple(data[key])
+        return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -387,6 +468,7 @@ class CandidateSpec:
         data["pre_layers"] = list(self.pre_layers)
         data["post_layers"] = list(self.post_layers)
         data["layers"] = [{**asdict(layer), "rotations": list(layer.rotations)} for layer in self.layers]
+        data["calibration"] = self.calibration.to_dict()
         # Omitted when empty, so layered specs keep the hashes they had before gates existed.
         if self.gates:
             data["gates"] = [gate.to_dict() for gate in self.gates]
@@ -437,15 +519,15 @@ class CandidateSpec:
         return cls.from_dict(data)
 
     def summary(self) -> str:
-        """One line for tables: split, qubits, encoding and the ansatz shape (layers, then gates)."""
+        """One line for tables: split, qubits, encoding, the ansatz shape (layers, then gates), readout
+        and the calibration settings that differ from their defaults."""
+        return f"{self._architecture_summary()}{self.calibration.summary()}"
+
+    def _architecture_summary(self) -> str:
         ansatz = "|".join(
             "+".join(layer.rotations) + (f"/{layer.entangler}:{layer.entangling_gate}" if layer.entangling_gate else "")
             for layer in self.layers
         )
         gates = f" +gates({' '.join(gate.summary() for gate in self.gates)})" if self.gates else ""
         reupload = "+reup" if self.encoding.reupload else ""
-        shots = "" if self.calibration.shots is None else f" shots={self.calibration.shots}"
-        return (
-            f"{self.split} q={self.n_qubits} {self.encoding.kind}{reupload} [{ansatz}]{gates} "
-            f"{self.measurement}{shots}"
-        )
+        return f"{self.split} q={self.n_qubits} {self.encoding.kind}{reupload} [{ansatz}]{gates} {self.measurement}"

@@ -64,15 +64,22 @@ def count_trainable(gates: Sequence[Gate]) -> int:
     return sum(gate.trainable for gate in gates)
 
 
-def _rotation_matrix(name: str, theta: torch.Tensor) -> torch.Tensor:
-    """exp(-i theta P / 2) for RX, RY, RZ; `theta` of shape (batch,) gives (batch, 2, 2)."""
+def _rotation_matrix(name: str, theta: torch.Tensor, dtype: torch.dtype = DTYPE) -> torch.Tensor:
+    """exp(-i theta P / 2) for RX, RY, RZ; `theta` of shape (batch,) gives (batch, 2, 2).
+
+    `dtype` may be real (torch.float64) for RY only, the one rotation with a real matrix: circuits
+    of real gates can then be simulated in real arithmetic (`qnas.compiled_circuit`).
+    """
     half = theta.to(torch.float64) / 2
-    c = torch.cos(half).to(DTYPE)
-    s = torch.sin(half).to(DTYPE)
+    c = torch.cos(half)
+    s = torch.sin(half)
+    if name == "RY":
+        return torch.stack((c, -s, s, c), dim=-1).reshape(*theta.shape, 2, 2).to(dtype)
+    if not dtype.is_complex:
+        raise QnasError(f"{name} has a complex matrix; dtype = {dtype} must be complex (e.g. torch.complex128).")
+    c, s = c.to(dtype), s.to(dtype)
     if name == "RX":
         entries = (c, -1j * s, -1j * s, c)
-    elif name == "RY":
-        entries = (c, -s, s, c)
     else:
         zero = torch.zeros_like(c)
         entries = (c - 1j * s, zero, zero, c + 1j * s)
@@ -93,11 +100,21 @@ def basis_state(n_qubits: int, bits: Sequence[int] | None = None, batch: int = 1
 
 def _apply_single(state: torch.Tensor, matrix: torch.Tensor, axis: int) -> torch.Tensor:
     """Apply a (2, 2) or (batch, 2, 2) matrix to wire axis `axis` of a (batch, 2, ..., 2) state."""
-    moved = state.movedim(axis + 1, -1)
-    shape = moved.shape
-    flat = moved.reshape(shape[0], -1, 2)
-    out = flat @ matrix.transpose(-1, -2)
-    return out.reshape(shape).movedim(-1, axis + 1)
+    return _apply_block(state, matrix, axis, 1)
+
+
+def _apply_block(state: torch.Tensor, matrix: torch.Tensor, first: int, width: int) -> torch.Tensor:
+    """Apply a (2**width, 2**width) or (batch, ...) matrix to wires first..first+width-1 of a
+    (batch, 2, ..., 2) state, `first` the most significant of them.
+
+    The state is viewed as (batch, left, 2**width, right), so one broadcast matmul contracts the
+    wires without moving axes (no copy). A batch of 1 on either side broadcasts against the other.
+    """
+    shape = state.shape
+    left = math.prod(shape[1 : first + 1])
+    view = state.reshape(shape[0], left, 2**width, -1)
+    out = torch.matmul(matrix.unsqueeze(-3) if matrix.dim() == 3 else matrix, view)
+    return out.reshape(out.shape[0], *shape[1:])
 
 
 def _apply_controlled(state: torch.Tensor, matrix: torch.Tensor, control: int, target: int) -> torch.Tensor:

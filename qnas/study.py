@@ -42,7 +42,7 @@ def open_study(
     storage: str,
     name: str,
     *,
-    direction: str,
+    direction: str | list[str],
     pruner: optuna.pruners.BasePruner,
     attrs: dict[str, Any],
 ) -> optuna.Study:
@@ -51,8 +51,9 @@ def open_study(
     Mixing tasks or devices in one study would compare scores that are not comparable, and would
     let a continued search reuse results from another device. The caller sets `study.sampler`.
     """
+    directions = [direction] if isinstance(direction, str) else list(direction)
     study = optuna.create_study(
-        storage=open_storage(storage), study_name=name, direction=direction, pruner=pruner, load_if_exists=True
+        storage=open_storage(storage), study_name=name, directions=directions, pruner=pruner, load_if_exists=True
     )
     for key in ("task", "device"):
         previous = study.user_attrs.get(key)
@@ -61,8 +62,11 @@ def open_study(
                 f"study {name!r} holds a search with {key} {json.dumps(previous)}, not {json.dumps(attrs[key])}; "
                 f"its trials are kept as they are. Use another --study name for this {key}."
             )
-    if study.direction.name.lower() != direction:
-        raise QnasError(f"study {name!r} was created to {study.direction.name.lower()}, not {direction}; use another --study name.")
+    existing = [d.name.lower() for d in study.directions]
+    if existing != directions:
+        raise QnasError(
+            f"study {name!r} was created to {'/'.join(existing)}, not {'/'.join(directions)}; use another --study name."
+        )
     for key, value in {**attrs, "qnas_version": __version__}.items():
         study.set_user_attr(key, value)
     return study
@@ -107,7 +111,7 @@ def record_result(
     write_trial_record(study._storage, trial._trial_id, record, intermediate_values or {})
 
     if result.status == "ok":
-        study.tell(trial, result.value)
+        study.tell(trial, result.values if result.values is not None else result.value)
     elif result.status == "pruned":
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
     else:
@@ -137,6 +141,12 @@ def pick_trial(study: optuna.Study, number: int | None) -> optuna.trial.FrozenTr
         done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
         if not done:
             raise QnasError(f"study {study.study_name!r} has no finished trial yet; run `qnas search` on it first.")
+        if len(study.directions) > 1:
+            front = sorted(t.number for t in study.best_trials)
+            raise QnasError(
+                f"study {study.study_name!r} has several objectives, so no single best trial; pick a point of its "
+                f"Pareto front with --trial N, one of {front} (see `qnas studies show {study.study_name}`)."
+            )
         return study.best_trial
     by_number = {t.number: t for t in trials}
     if number not in by_number:

@@ -13,6 +13,7 @@ _TASK_METRICS = {
     "accuracy": [("val acc", "val_accuracy"), ("test acc", "test_accuracy")],
     "energy_error": [("energy", "energy"), ("error", "energy_error")],
     "fidelity": [("fidelity", "fidelity")],
+    "validation_error_rate": [("val logical error rate", "validation_error_rate")],  # qnas decoders search
 }
 
 
@@ -22,6 +23,27 @@ def _fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def _best(study: optuna.Study) -> str:
+    """The best value, or the size of the Pareto front of a multi-objective study."""
+    if len(study.directions) > 1:
+        return f"Pareto front of {len(study.best_trials)}"
+    return _fmt(study.best_value)
+
+
+def _finished_best_first(study: optuna.Study) -> tuple[list[optuna.trial.FrozenTrial], str | None]:
+    """Finished trials best first; for several objectives only the Pareto front, ordered by the
+    first objective, with a heading that names the objectives."""
+    done = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
+    if len(study.directions) > 1:
+        names = study.user_attrs.get("objectives") or [f"objective {i}" for i in range(len(study.directions))]
+        front = study.best_trials
+        front.sort(key=lambda t: t.values[0], reverse=study.directions[0] == optuna.study.StudyDirection.MAXIMIZE)
+        directions = ", ".join(f"{n} ({d.name.lower()})" for n, d in zip(names, study.directions, strict=True))
+        return front, f"Pareto front: {len(front)} of {len(done)} finished trials ({directions})"
+    done.sort(key=lambda t: t.value, reverse=study.direction == optuna.study.StudyDirection.MAXIMIZE)
+    return done, None
 
 
 def studies_table(storage: str) -> Table:
@@ -45,7 +67,7 @@ def studies_table(storage: str) -> Table:
             str(states.count(optuna.trial.TrialState.PRUNED)),
             str(states.count(optuna.trial.TrialState.FAIL)),
             str(states.count(optuna.trial.TrialState.RUNNING)),
-            _fmt(study.best_value) if complete else "-",
+            _best(study) if complete else "-",
         )
     return table
 
@@ -53,13 +75,16 @@ def studies_table(storage: str) -> Table:
 def best_trials_table(study: optuna.Study, top: int = 10) -> Table:
     """The `top` finished trials, best first, with metrics beside the classical baseline."""
     metric = study.user_attrs.get("metric", "value")
-    reverse = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    done = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
-    done.sort(key=lambda t: t.value, reverse=reverse)
+    done, heading = _finished_best_first(study)
     columns = _TASK_METRICS.get(metric, [])
+    if any("noise_gap" in t.user_attrs.get("metrics", {}) for t in done):
+        # Scored on a noisy device: the columns above are noisy; add the ideal score and the gap.
+        label, key = columns[0] if columns else ("value", metric)
+        columns = [*columns, (f"ideal {label}", f"ideal_{key}"), ("noise gap", "noise_gap"), ("2q routed", "two_qubit_gates_routed")]
     has_baseline = any(t.user_attrs.get("baseline") for t in done)
 
-    table = Table(title=f"study {study.study_name}: best {min(top, len(done))} of {len(done)} finished trials ({metric})")
+    heading = heading or f"best {min(top, len(done))} of {len(done)} finished trials ({metric})"
+    table = Table(title=f"study {study.study_name}: {heading}")
     table.add_column("trial", justify="right")
     for label, _ in columns:
         table.add_column(label, justify="right")

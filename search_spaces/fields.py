@@ -17,6 +17,7 @@ from qnas.spec import (
     ENCODINGS,
     ENTANGLERS,
     ENTANGLING_GATES,
+    LAYOUTS,
     MAX_BATCH,
     MAX_EPOCHS,
     MAX_LAYERS,
@@ -26,12 +27,16 @@ from qnas.spec import (
     OPTIMIZERS,
     ROTATIONS,
     SPLITS,
+    ZNE_METHODS,
 )
 
 Kind = Literal["choice", "bool", "int", "optional_int", "float", "rotations"]
 
 MAX_SHOTS = 10_000_000
 """Mirrors CalibrationSpec's bound on shots."""
+
+ZNE_CHOICES = {"off": (), "1,3": (1, 3), "1,3,5": (1, 3, 5)}
+"""The `zne` word's values (categorical values must be scalars) and the fold factors each means."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,10 @@ _FIELDS = (
     Field("post_depth", "int", low=1, high=MAX_LAYERS),  # number of classical layers after (default 1)
     Field("measurement", "choice", allowed=MEASUREMENTS),  # readout
     Field("shots", "optional_int", low=1, high=MAX_SHOTS),  # calibration.shots; null means analytic
+    Field("readout_mitigation", "bool"),  # calibration.readout_mitigation (acts on a noisy device)
+    Field("zne", "choice", allowed=tuple(ZNE_CHOICES)),  # calibration.zne_factors: off, "1,3" or "1,3,5"
+    Field("zne_method", "choice", allowed=ZNE_METHODS),  # calibration.zne_method
+    Field("layout", "choice", allowed=LAYOUTS),  # calibration.layout: qubits used on a device's coupling map
     Field("optimizer", "choice", allowed=OPTIMIZERS),  # training.optimizer
     Field("learning_rate", "float", low=0, high=10),  # training.learning_rate
     Field("epochs", "int", low=1, high=MAX_EPOCHS),  # training.epochs (optimizer steps for VQE and state preparation)

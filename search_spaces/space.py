@@ -30,7 +30,8 @@ fixed (then every layer shares the value):
     split, n_qubits, encoding (encoding.kind), reupload (encoding.reupload), n_layers,
     pre_width + pre_depth (pre_layers = [pre_width] * pre_depth; no pre_width means []),
     post_width + post_depth (likewise post_layers), measurement, shots (null = analytic),
-    optimizer, learning_rate, epochs, batch_size; layer fields: rotations ('+'-joined gates),
+    readout_mitigation, zne (off | "1,3" | "1,3,5": fold factors), zne_method (richardson | linear |
+    exponential), layout (trivial | low_noise); these four act only on a noisy device; optimizer, learning_rate, epochs, batch_size; layer fields: rotations ('+'-joined gates),
     entangler, entangling_gate.
 
 A field left out takes CandidateSpec's default, except n_qubits: a space that does not choose it
@@ -52,7 +53,7 @@ import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, IntDistribution
 
 from qnas.errors import SearchSpaceError, SpecError, not_allowed
-from qnas.search_spaces.fields import FIELDS, GLOBAL_FIELDS, LAYER_FIELDS
+from qnas.search_spaces.fields import FIELDS, GLOBAL_FIELDS, LAYER_FIELDS, ZNE_CHOICES
 from qnas.search_spaces.params import Param, parse_param
 from qnas.spec import CalibrationSpec, CandidateSpec, EncodingSpec, LayerSpec, TrainingSpec
 
@@ -136,6 +137,18 @@ class SearchSpace:
                 raise SearchSpaceError(f"space {self.name!r}: {exc}") from None
 
         return self._walk(pick, required_qubits)
+
+    def sample_calibration(self, trial: optuna.Trial) -> CalibrationSpec | None:
+        """Draw only this space's calibration settings (shots, mitigation, ZNE, layout) on `trial`,
+        for a circuit another proposer designed (the RL agent's). None when the space has none.
+
+        A calibration parameter whose `when:` names a non-calibration field is drawn only if
+        that field is fixed; otherwise it keeps the spec's default."""
+        values = {name: value for name, value in self.fixed.items() if name in CALIBRATION_FIELDS}
+        for param in self.params:
+            if param.field in CALIBRATION_FIELDS and param.is_active({**self.fixed, **values}):
+                values[param.field] = param.suggest(trial)
+        return _calibration(values) if values else None
 
     def distributions(self) -> dict[str, BaseDistribution]:
         """Every parameter that can appear, in draw order (per-layer ones up to the most layers)."""
@@ -358,6 +371,18 @@ class SearchSpace:
         return 1
 
 
+CALIBRATION_FIELDS = ("shots", "readout_mitigation", "zne", "zne_method", "layout")
+"""The flat fields that make up `CandidateSpec.calibration`."""
+
+
+def _calibration(values: dict[str, Any]) -> CalibrationSpec:
+    """CalibrationSpec from decided flat fields; the `zne` word names its fold factors."""
+    settings = {name: values[name] for name in ("shots", "readout_mitigation", "zne_method", "layout") if name in values}
+    if "zne" in values:
+        settings["zne_factors"] = ZNE_CHOICES[values["zne"]]
+    return CalibrationSpec(**settings)
+
+
 def _build(values: dict[str, Any], layers: list[dict[str, Any]]) -> CandidateSpec:
     """Map decided flat fields onto CandidateSpec; fields left out keep the spec's defaults."""
 
@@ -373,7 +398,7 @@ def _build(values: dict[str, Any], layers: list[dict[str, Any]]) -> CandidateSpe
         post_layers=widths("post_width", "post_depth"),
         encoding=EncodingSpec(**take(("kind", "encoding"), ("reupload", "reupload"))),
         layers=tuple(LayerSpec(**layer) for layer in layers),
-        calibration=CalibrationSpec(**take(("shots", "shots"))),
+        calibration=_calibration(values),
         training=TrainingSpec(
             **take(
                 ("optimizer", "optimizer"),

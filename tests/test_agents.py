@@ -117,3 +117,23 @@ def test_a_corrupted_agent_is_refused_without_unpickling(bell_agent: Path, tmp_p
     (broken / "agent.json").write_text("{not json")
     with pytest.raises(QnasError, match="not valid JSON"):
         load_agent(broken)
+
+
+def test_rl_proposals_take_the_spaces_calibration_settings_from_the_sampler(bell_agent: Path) -> None:
+    """The policy designs the circuit; shots, mitigation, ZNE and layout are drawn on its trial."""
+    from qnas.agents.rl_proposer import RLProposer
+    from qnas.search_spaces import load_space
+    from qnas.search_spaces.fields import ZNE_CHOICES
+
+    model, config = load_agent(bell_agent)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    proposer = RLProposer(study, model, config, seed=0, space=load_space("noisy_vqe"))
+    for proposal in [proposer.ask() for _ in range(6)]:
+        params = study.trials[proposal.id].params
+        assert {"shots", "readout_mitigation", "zne", "layout"} <= set(params) and "n_layers" not in params
+        calibration = proposal.spec.calibration
+        assert (calibration.shots, calibration.readout_mitigation, calibration.layout) == (
+            params["shots"], params["readout_mitigation"], params["layout"]
+        )
+        assert calibration.zne_factors == ZNE_CHOICES[params["zne"]]
+        assert proposal.spec.gates, "the circuit is the policy's gate list"

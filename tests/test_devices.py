@@ -8,7 +8,8 @@ import pytest
 
 from qnas.devices import (
     HARD_LIMITS,
-    KNOWN_DEVICES,
+    SIMULATORS,
+    STATE_FACTOR,
     DeviceConfig,
     check_capacity,
     make_device,
@@ -60,15 +61,15 @@ def test_options_are_copied_so_the_config_stays_frozen():
 
 def test_max_qubits_follows_memory_and_hard_limits():
     budget = 0.5 * total_memory_bytes()
-    for name in KNOWN_DEVICES:
+    for name in SIMULATORS:
         for batch in (1, 32, 1024):
             m = max_qubits(name, batch)
             assert 0 <= m <= HARD_LIMITS[name]
-            per_state = 16 * batch * 16 * (4**m if name == "default.mixed" else 2**m)
+            per_state = 16 * batch * 16 * 2 ** (STATE_FACTOR[name] * m)
             assert per_state <= budget
             if m < HARD_LIMITS[name]:  # one more qubit would not fit
-                bigger = 16 * batch * 16 * (4 ** (m + 1) if name == "default.mixed" else 2 ** (m + 1))
-                assert bigger > budget
+                assert 16 * batch * 16 * 2 ** (STATE_FACTOR[name] * (m + 1)) > budget
+    assert STATE_FACTOR["noisy"] == STATE_FACTOR["default.mixed"] == 2
     assert max_qubits("default.mixed", 32) < max_qubits("default.qubit", 32)
     assert max_qubits("default.qubit", 1024) < max_qubits("default.qubit", 1)
 

@@ -1,0 +1,178 @@
+"""MODEL_CARD.md for an export: what the model does, how well, against what, and how to load it.
+
+Written for a new user who has only the export in hand: every figure comes from the export's own
+metrics.json, so the card never disagrees with what `qnas.load(...).metrics` returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from qnas.spec import CandidateSpec
+
+_METRIC_NOTES = {
+    "val_accuracy": "accuracy on the validation split (what the search optimized)",
+    "test_accuracy": "accuracy on the held-out test split",
+    "energy": "energy of the trained circuit (Hartree for molecules)",
+    "energy_error": "energy minus the exact ground-state energy (lower is better)",
+    "fidelity": "fidelity of the prepared state to the target state",
+    "noise_gap": "ideal score minus the score on the noisy device",
+    "n_params": "trainable parameters (classical and quantum)",
+    "depth": "circuit depth after compiling to 1- and 2-qubit gates",
+    "two_qubit_gates": "two-qubit gates after compiling",
+    "n_gates": "gates after compiling",
+    "shots": "shots spent scoring (0 = analytic)",
+    "train_time_s": "training time, seconds",
+    "wall_time_s": "evaluation time including scoring, seconds",
+}
+
+
+def format_value(value: Any) -> str:
+    """How figures read in the card, the report and dashboard notes: 4 significant digits, '-' for none."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "-" if value is None else str(value)
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(format_value(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def _data_section(model_config: Mapping[str, Any], task_config: Mapping[str, Any]) -> list[str]:
+    options = ", ".join(f"{k}={v}" for k, v in sorted(task_config.items()) if k != "name") or "defaults"
+    lines = [f"- task: `{task_config.get('name', '?')}` ({options})", f"- model kind: `{model_config.get('kind')}`"]
+    if model_config.get("kind") == "classifier":
+        lines += [
+            f"- input features, in order: {', '.join(f'`{n}`' for n in model_config.get('feature_names', []))}",
+            f"- classes: {', '.join(f'`{n}`' for n in model_config.get('class_names', []))}",
+            "- inputs are raw feature values: the model standardizes them itself.",
+        ]
+    elif model_config.get("kind") == "energy":
+        lines.append(f"- Hamiltonian: {len(model_config.get('pauli_terms', []))} Pauli terms (in model.json)")
+    return lines
+
+
+def _noise_section(metrics: Mapping[str, Any], source: Mapping[str, Any]) -> list[str]:
+    ideal = {key.removeprefix("ideal_"): value for key, value in metrics.items() if key.startswith("ideal_")}
+    if not ideal:
+        return ["Scored on the ideal simulator only: no noisy-device results were recorded for this model."]
+    device = (source.get("device") or {}).get("name", "the scoring device")
+    rows = [(name, metrics.get(name), value) for name, value in sorted(ideal.items())]
+    lines = [f"Scored again on `{device}` after training on the ideal simulator:", ""]
+    lines += _table(("metric", f"on {device}", "ideal simulator"), rows)
+    if "noise_gap" in metrics:
+        lines += ["", f"Noise gap (ideal minus noisy score): {format_value(metrics['noise_gap'])}."]
+    return lines
+
+
+def _mitigation_section(spec: CandidateSpec) -> list[str]:
+    calibration = {k: v for k, v in spec.to_dict()["calibration"].items() if v is not None}
+    shots = calibration.pop("shots", None)
+    lines = [f"- shots when scored: {shots if shots else 'analytic (exact expectation values)'}"]
+    mitigation = calibration.pop("mitigation", None)
+    lines.append(f"- error mitigation: {mitigation if mitigation else 'none'}")
+    lines += [f"- {key}: {value}" for key, value in sorted(calibration.items())]
+    return lines
+
+
+def _load_section(export_name: str, model_config: Mapping[str, Any]) -> list[str]:
+    kind = model_config.get("kind")
+    lines = [
+        "`qnas.load` checks every file's SHA-256 against manifest.json before it trusts the weights,",
+        "and works on the export folder or the single-file archive alike.",
+        "",
+        "```python",
+        "import torch",
+        "",
+        "import qnas",
+        "",
+        f'model = qnas.load("{export_name}")',
+    ]
+    if kind == "classifier":
+        features = list(model_config.get("feature_names", []))
+        lines += [
+            f"x = torch.zeros(1, {len(features)})  # one row of raw features: {', '.join(features)}",
+            "with torch.no_grad():",
+            "    label = model.class_names[model(x).argmax(dim=1).item()]",
+            "print(label)",
+            "```",
+            "",
+            "Or predict every row of a CSV whose columns are named like the features:",
+            "",
+            "```bash",
+            f"qnas predict {export_name} --data rows.csv --out predictions.csv",
+            "```",
+        ]
+    else:
+        lines += ["", f"print(model())  # the trained circuit's {'energy' if kind == 'energy' else 'state'}", "```"]
+    return lines
+
+
+def model_card(
+    *,
+    spec: CandidateSpec,
+    model_config: Mapping[str, Any],
+    metrics: Mapping[str, Any],
+    baseline: Mapping[str, Any] | None,
+    task_config: Mapping[str, Any],
+    source: Mapping[str, Any],
+    export_name: str,
+) -> str:
+    """The Markdown model card of one export (see the module docstring)."""
+    lines = [
+        f"# Model card: {task_config.get('name', '?')} hybrid quantum model",
+        "",
+        f"Trial {source.get('trial', '?')} of study `{source.get('study', '?')}`, exported by qnas. "
+        f"Architecture: `{spec.summary()}` (spec hash `{spec.hash}`).",
+        "",
+        "## Task and data",
+        "",
+        *_data_section(model_config, task_config),
+        "",
+        "## Metrics",
+        "",
+        *_table(
+            ("metric", "value", "meaning"),
+            [(k, v, _METRIC_NOTES.get(k, "")) for k, v in sorted(metrics.items()) if not k.startswith("ideal_")],
+        ),
+        "",
+        "## Classical baseline",
+        "",
+    ]
+    if baseline:
+        shape = ", ".join(f"{k}={v}" for k, v in sorted(baseline.items()) if k not in metrics and k != "model")
+        scores = [(k, v, metrics.get(k)) for k, v in sorted(baseline.items()) if k in metrics]
+        lines += [
+            f"A classical `{baseline.get('model', 'model')}` ({shape or 'similar size'}) trained on the same data "
+            "and split:",
+            "",
+            *_table(("metric", "baseline", "this model"), scores),
+        ]
+    else:
+        lines.append("No classical baseline was recorded for this task.")
+    lines += [
+        "",
+        "## Noise results",
+        "",
+        *_noise_section(metrics, source),
+        "",
+        "## Error mitigation and calibration",
+        "",
+        *_mitigation_section(spec),
+        "",
+        "## How to load it",
+        "",
+        *_load_section(export_name, model_config),
+        "",
+        "## Files",
+        "",
+        "- `weights.safetensors`: weights; `model.json`, `spec.json`: how to rebuild the model",
+        "- `metrics.json`: the figures above, the task config and provenance",
+        "- `circuit.qasm` (OpenQASM 2.0), `circuit.qasm3` (OpenQASM 3.0), `circuit.png`: the ideal circuit",
+        "- `reference.json`: reference inputs and outputs; `manifest.json`: SHA-256 of every file",
+        "",
+    ]
+    return "\n".join(lines)
