@@ -12,8 +12,7 @@ one "failed" row in the study rather than a dead worker. The steps:
    analytic simulator (a second model built from the same config gets the trained weights), and
    also record the ideal score under `ideal_*` and their difference as `noise_gap`; on a noisy
    device also the two-qubit gates after routing onto its coupling map (`two_qubit_gates_routed`).
-   A noisy device with the option `noise_aware: true` also trains there (noise-aware training);
-
+   A noisy device with the option `noise_aware: true` also trains there (noise-aware training).
 4. for classification, train the parameter-matched classical MLP baseline on the same split.
 """
 
