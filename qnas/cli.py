@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -181,20 +180,17 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from safetensors.numpy import load_file
 
     from qnas.export import export_model
     from qnas.redaction import redact_url
     from qnas.spec import CandidateSpec
-    from qnas.study import download_weights, load_study, pick_trial
+    from qnas.study import load_study, pick_trial
+    from qnas.trial_model import trial_weights
 
     study = load_study(args.storage, args.study)
     trial = pick_trial(study, args.trial)
     attrs = trial.user_attrs
-    # A duplicate trial reused another trial's result; its weights live on that trial.
-    weights_trial = study.trials[attrs["duplicate_of"]] if "duplicate_of" in attrs else trial
-    with tempfile.TemporaryDirectory() as tmp:
-        weights = load_file(str(download_weights(study, weights_trial, Path(tmp) / "weights.safetensors")))
+    weights_trial, weights = trial_weights(study, trial)  # a duplicate's weights live on the trial it reused
     out = export_model(
         args.out,
         spec=CandidateSpec.from_dict(attrs["spec"]),

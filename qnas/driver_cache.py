@@ -92,11 +92,11 @@ class DriverCachedStorage(_CachedStorage):
         self, trial_id: int, param_name: str, param_value_internal: float, distribution: distributions.BaseDistribution
     ) -> None:
         super().set_trial_param(trial_id, param_name, param_value_internal, distribution)
-        with self._lock:
-            own = self._own.get(trial_id)
-            if own is not None:
-                own.params = {**own.params, param_name: distribution.to_external_repr(param_value_internal)}
-                own.distributions = {**own.distributions, param_name: distribution}
+        self._merge_into_own(
+            trial_id,
+            params={param_name: distribution.to_external_repr(param_value_internal)},
+            distributions={param_name: distribution},
+        )
 
     def set_trial_state_values(self, trial_id: int, state: TrialState, values: Sequence[float] | None = None) -> bool:
         changed = super().set_trial_state_values(trial_id, state, values)
@@ -119,29 +119,26 @@ class DriverCachedStorage(_CachedStorage):
 
     def set_trial_intermediate_value(self, trial_id: int, step: int, intermediate_value: float) -> None:
         super().set_trial_intermediate_value(trial_id, step, intermediate_value)
-        with self._lock:
-            own = self._own.get(trial_id)
-            if own is not None:
-                own.intermediate_values = {**own.intermediate_values, step: intermediate_value}
+        self._merge_into_own(trial_id, intermediate_values={step: intermediate_value})
 
     def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
         super().set_trial_user_attr(trial_id, key, value)
-        with self._lock:
-            own = self._own.get(trial_id)
-            if own is not None:
-                own.user_attrs = {**own.user_attrs, key: value}
+        self._merge_into_own(trial_id, user_attrs={key: value})
 
     def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None:
         super().set_trial_system_attr(trial_id, key, value)
-        with self._lock:
-            own = self._own.get(trial_id)
-            if own is not None:
-                own.system_attrs = {**own.system_attrs, key: value}
+        self._merge_into_own(trial_id, system_attrs={key: value})
 
     def apply_record(self, trial_id: int, user_attrs: dict[str, Any], intermediate_values: dict[int, float]) -> None:
         """Mirror a record that `qnas.storage.write_trial_record` wrote to the database directly."""
+        self._merge_into_own(trial_id, user_attrs=user_attrs, intermediate_values=intermediate_values)
+
+    def _merge_into_own(self, trial_id: int, **fields: dict[Any, Any]) -> None:
+        """Merge each `fields` entry (a FrozenTrial dict attribute: params, user_attrs, ...) into
+        this process's copy of `trial_id`, if it holds one. New dicts, never edited in place:
+        a sampler may still hold the old ones."""
         with self._lock:
             own = self._own.get(trial_id)
             if own is not None:
-                own.user_attrs = {**own.user_attrs, **user_attrs}
-                own.intermediate_values = {**own.intermediate_values, **intermediate_values}
+                for name, entries in fields.items():
+                    setattr(own, name, {**getattr(own, name), **entries})

@@ -26,23 +26,29 @@ def weights_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> optun
     return study.trials[duplicate_of] if duplicate_of is not None else trial
 
 
+def trial_weights(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> tuple[optuna.trial.FrozenTrial, dict]:
+    """`trial`'s trained weights (tensors by name) and the trial that stored them (see `weights_trial`)."""
+    from safetensors.torch import load_file
+
+    from qnas.study import download_weights
+
+    source = weights_trial(study, trial)
+    with tempfile.TemporaryDirectory() as tmp:
+        return source, load_file(str(download_weights(study, source, Path(tmp) / "weights.safetensors")))
+
+
 def load_trial_model(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> tuple[torch.nn.Module, np.ndarray | None]:
     """The trained model of `trial` in eval mode, and the input its circuit is drawn for (None without data).
 
     Raises QnasError when the trial kept no weights or its task data cannot be rebuilt.
     """
-    from safetensors.torch import load_file
-
     from qnas.export import rebuild_model
-    from qnas.study import download_weights
     from qnas.tasks import make_task
 
-    source = weights_trial(study, trial)
-    config = source.user_attrs.get("model_config")
+    config = weights_trial(study, trial).user_attrs.get("model_config")
     if config is None:
         raise QnasError(f"trial {trial.number} of study {study.study_name!r} has no model_config ({trial.state.name}).")
-    with tempfile.TemporaryDirectory() as tmp:
-        weights = load_file(str(download_weights(study, source, Path(tmp) / "weights.safetensors")))
+    source, weights = trial_weights(study, trial)
     model = rebuild_model(config, weights, where=f"the weights of trial {source.number}").eval()
     first_input: Any = None
     if config["kind"] == "classifier":
