@@ -66,6 +66,8 @@ class Executor(ABC):
     """Runs jobs and hands back finished results; `capacity` jobs may run at once."""
 
     capacity: int
+    on_report: ReportHandler | None = None
+    """Takes intermediate values while jobs run (a pruner); None: they come with the result only."""
 
     @abstractmethod
     def submit(self, job: Job) -> None:
@@ -89,8 +91,8 @@ class InProcessExecutor(Executor):
 
     capacity = 1
 
-    def __init__(self, on_report: ReportHandler | None) -> None:
-        self._on_report = on_report
+    def __init__(self, on_report: ReportHandler | None = None) -> None:
+        self.on_report = on_report
         self._queue: deque[Job] = deque()
         self._tasks = TaskCache()
 
@@ -105,20 +107,18 @@ class InProcessExecutor(Executor):
         if not self._queue:
             return []
         job = self._queue.popleft()
-        on_report = self._on_report
+        on_report = self.on_report
         report = None if on_report is None else lambda step, value: on_report(job.id, step, value)
         result = run_job(job, self._tasks, report)
         result.worker = {"node_id": "driver", "pid": os.getpid()}
         return [(job, result)]
 
 
-def make_executor(
-    workers: int, on_report: ReportHandler | None, address: str | None = None, trial_timeout: float | None = None
-) -> Executor:
+def make_executor(workers: int, address: str | None = None, trial_timeout: float | None = None) -> Executor:
     """`workers == 0` evaluates in-process; otherwise a pool of that many Ray actors, on a local
-    Ray or on the cluster at `address`. `on_report` takes intermediate values (None: not needed)."""
+    Ray or on the cluster at `address`, starting up from this call on."""
     if workers == 0:
-        return InProcessExecutor(on_report)
+        return InProcessExecutor()
     from qnas.ray_executor import RayExecutor
 
-    return RayExecutor(workers, on_report, address=address, trial_timeout=trial_timeout)
+    return RayExecutor(workers, address=address, trial_timeout=trial_timeout)

@@ -21,34 +21,10 @@ from ray.exceptions import GetTimeoutError, RayActorError, RayError, RayTaskErro
 from qnas.errors import QnasError
 from qnas.evaluation import EvalResult
 from qnas.executor import Executor, Job, ReportHandler, TaskCache, run_job
+from qnas.job_mailbox import JobMailbox
 from qnas.spec import CandidateSpec
 
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-
-
-@ray.remote(num_cpus=0)
-class JobMailbox:
-    """Between workers (job started, intermediate values) and the driver (stop requests)."""
-
-    def __init__(self) -> None:
-        self._started: list[int] = []
-        self._reports: list[tuple[int, int, float]] = []
-        self._stopped: set[int] = set()
-
-    def started(self, job_id: int) -> None:
-        self._started.append(job_id)
-
-    def report(self, job_id: int, step: int, value: float) -> bool:
-        self._reports.append((job_id, step, value))
-        return job_id in self._stopped
-
-    def drain(self) -> tuple[list[int], list[tuple[int, int, float]]]:
-        started, reports = self._started, self._reports
-        self._started, self._reports = [], []
-        return started, reports
-
-    def stop(self, job_id: int) -> None:
-        self._stopped.add(job_id)
 
 
 @ray.remote(num_cpus=1)
@@ -140,8 +116,12 @@ def connect(address: str | None, workers: int) -> bool:
 class RayExecutor(Executor):
     """A fixed pool of `workers` actors on a local Ray (started here) or a running cluster.
 
+    The actors are asked for at construction and import torch and PennyLane while the caller
+    goes on (opening the study, building the proposer); the first `submit` waits for none of it.
+
     A mailbox actor carries job starts and intermediate values only when something reads them
-    (a trial timeout, a pruner): without both, a job is one actor call and nothing else.
+    (a trial timeout, or an `on_report` handler, which may be set until the first submit):
+    without both, a job is one actor call and nothing else.
 
     `trial_timeout` (seconds) bounds one evaluation, from the moment its worker starts it (a fresh
     worker's start-up does not count): past it the worker is killed, the job fails with "timed out
@@ -151,7 +131,7 @@ class RayExecutor(Executor):
     def __init__(
         self,
         workers: int,
-        on_report: ReportHandler | None,
+        on_report: ReportHandler | None = None,
         address: str | None = None,
         trial_timeout: float | None = None,
     ) -> None:
@@ -165,9 +145,9 @@ class RayExecutor(Executor):
                 "lower --workers or add nodes (each worker takes one CPU)."
             )
         self.capacity = workers
-        self._on_report = on_report
+        self.on_report = on_report
         self._trial_timeout = trial_timeout
-        self._mailbox = JobMailbox.remote() if on_report is not None or trial_timeout is not None else None
+        self._mailbox: Any = None
         self._idle = [new_worker() for _ in range(workers)]
         self._running: dict[ray.ObjectRef, tuple[Job, Any]] = {}
         self._started_at: dict[int, float] = {}
@@ -177,8 +157,10 @@ class RayExecutor(Executor):
         return len(self._running)
 
     def submit(self, job: Job) -> None:
+        if self._mailbox is None and (self.on_report is not None or self._trial_timeout is not None):
+            self._mailbox = JobMailbox.remote()
         actor = self._idle.pop()
-        call = actor.evaluate.remote(job, self._mailbox, self._on_report is not None)
+        call = actor.evaluate.remote(job, self._mailbox, self.on_report is not None)
         self._running[call] = (job, actor)
 
     def poll(self, timeout: float) -> list[tuple[Job, EvalResult]]:
@@ -235,7 +217,7 @@ class RayExecutor(Executor):
         for job_id in started:
             self._started_at[job_id] = now
         for job_id, step, value in reports:
-            if self._on_report is not None and self._on_report(job_id, step, value):
+            if self.on_report is not None and self.on_report(job_id, step, value):
                 self._mailbox.stop.remote(job_id)
 
     def shutdown(self) -> None:

@@ -23,13 +23,13 @@ from qnas.agents.optuna_proposer import make_pruner
 from qnas.devices import DeviceConfig
 from qnas.errors import QnasError
 from qnas.evaluation import Budget, EvalResult
-from qnas.executor import Job, make_executor
-from qnas.objectives import objective_values, parse_objectives
+from qnas.executor import Executor, Job, make_executor
+from qnas.objectives import Objective, objective_values, parse_objectives
 from qnas.progress import SearchCounts, SearchProgress
-from qnas.search_spaces import DEFAULT_SPACES, load_space
+from qnas.search_spaces import DEFAULT_SPACES, SearchSpace, load_space
 from qnas.storage import DEFAULT_STORAGE, check_storage_url, default_artifact_dir
 from qnas.study import fail_interrupted, load_study, open_study
-from qnas.tasks import make_task
+from qnas.tasks import Task, make_task
 
 POLL_SECONDS = 0.1
 DEFAULT_TRIALS = 20
@@ -156,15 +156,36 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
     objectives = parse_objectives(config.objectives, task) if config.objectives else ()
     pruner = make_pruner("none" if objectives else config.pruner)  # Optuna prunes single objectives only
     make_sampler(config.sampler, config.seed, 1)  # validates the name before the study is opened
-    task_config = task.config()
-    study_name = config.study or f"{task.name}-{space.name}"
     if config.resume:
-        load_study(config.storage, study_name)  # it must exist: explains which studies do otherwise
+        load_study(config.storage, config.study)  # it must exist: explains which studies do otherwise
     if config.address:
         from qnas.ray_executor import check_address
 
         check_address(config.address)
 
+    # Workers start first: their imports (seconds) overlap opening the study and building the proposer.
+    start = time.monotonic()
+    executor = make_executor(config.workers, config.address, config.trial_timeout)
+    try:
+        return _search(config, executor, start, task, space, device, objectives, pruner, progress)
+    finally:
+        executor.shutdown()
+
+
+def _search(
+    config: SearchConfig,
+    executor: Executor,
+    start: float,
+    task: Task,
+    space: SearchSpace,
+    device: DeviceConfig,
+    objectives: tuple[Objective, ...],
+    pruner: optuna.pruners.BasePruner,
+    progress: SearchProgress | None,
+) -> SearchOutcome:
+    """Open the study and run the ask-evaluate-tell loop on `executor` (validated settings)."""
+    task_config = task.config()
+    study_name = config.study or f"{task.name}-{space.name}"
     artifact_dir = Path(config.artifact_dir) if config.artifact_dir else default_artifact_dir(config.storage)
     study = open_study(
         config.storage,
@@ -205,7 +226,6 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
     )
     progress = progress or SearchProgress(todo, task.metric, task.direction)
     known = _previous_results(study, config.seed)
-    start = time.monotonic()
     ready: deque[Proposal] = deque()  # asked, not yet submitted: retries first, then a spare
     running: dict[int, Proposal] = {}
     in_flight: dict[str, int] = {}  # spec hash -> the proposal that evaluates it (ready or running)
@@ -248,10 +268,8 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
             executor.submit(job)
             progress.started()
 
-    executor = None
+    executor.on_report = proposer.report if proposer.prunes else None
     try:
-        on_report = proposer.report if proposer.prunes else None
-        executor = make_executor(config.workers, on_report, config.address, config.trial_timeout)
         while finished < todo:
             # One spare proposal beyond the free slots, asked while the workers run, goes to the
             # next freed worker at once; its result is recorded after, not before.
@@ -283,7 +301,5 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
         proposer.close(f"the search stopped on {type(exc).__name__}{detail}")
         raise
     finally:
-        if executor is not None:
-            executor.shutdown()
         progress.close()
     return SearchOutcome(study_name, config.storage, progress.counts, time.monotonic() - start, waited)

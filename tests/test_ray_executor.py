@@ -10,6 +10,7 @@ import pytest
 import ray
 
 from qnas.agents import OptunaProposer
+from qnas.errors import QnasError
 from qnas.executor import Job
 from qnas.ray_executor import RayExecutor
 from qnas.search import SearchConfig, run_search
@@ -77,3 +78,18 @@ def test_killed_worker_fails_one_trial_and_is_replaced() -> None:
         assert result.status == "ok"
     finally:
         executor.shutdown()
+
+
+def test_workers_released_when_the_search_fails_after_they_started(wide_space: str, storage: str, tmp_path) -> None:
+    """The pool starts before the study opens, so a failure while setting up (here: a missing RL
+    policy) must still give its CPUs back."""
+    config = SearchConfig(
+        space=wide_space, task=SMALL_MOONS, trials=2, workers=2, storage=storage, study="s", agent="rl",
+        policy=str(tmp_path / "no-such-agent"),
+    )
+    with pytest.raises(QnasError, match="no-such-agent"):
+        run_search(config)
+    deadline = time.monotonic() + 30
+    while ray.available_resources().get("CPU", 0) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert ray.available_resources().get("CPU", 0) == 2
