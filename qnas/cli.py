@@ -225,7 +225,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from qnas.prediction import predict
 
     out = args.out or str(Path(args.data).with_suffix(".predictions.csv"))
-    path = predict(args.export_dir, args.data, out)
+    device = {"name": args.device, "options": parse_task_args(args.device_arg, "--device-arg")} if args.device else None
+    mitigation = {"spec": None, "on": True, "off": False}[args.readout_mitigation]
+    path = predict(args.export_dir, args.data, out, device, mitigation, args.remeasure_readout)
     print(f"wrote predictions to {path}")
     return 0
 
@@ -360,6 +362,15 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("export_dir")
     predict.add_argument("--data", required=True)
     predict.add_argument("--out", help="output CSV (default: DATA.predictions.csv)")
+    predict.add_argument("--device", help="run the circuit on this device (default: the ideal simulator), e.g. noisy")
+    predict.add_argument("--device-arg", action="append", default=[], metavar="KEY=VALUE", help="device option")
+    predict.add_argument(
+        "--readout-mitigation", choices=("spec", "on", "off"), default="spec",
+        help="on a noisy device: as the model's spec says (default), or force readout mitigation on or off",
+    )
+    predict.add_argument(
+        "--remeasure-readout", action="store_true", help="measure the readout calibration on the device again"
+    )
     predict.set_defaults(func=cmd_predict)
 
     from qnas.decoders.cli import add_decoders_parser

@@ -9,7 +9,9 @@ Three kinds of device:
 - simulators (`SIMULATORS`), as PennyLane names them;
 - ``noisy``: a simulator of a real device from its calibration data, options
   ``{"calibration": NAME_OR_PATH, "seed": int?, "noise_aware": bool?}`` (noise-aware: train there too) (`qnas.calibration`, `qnas.noise_model`), e.g.
-  ``DeviceConfig("noisy", {"calibration": "ibm_manila"})``;
+  ``DeviceConfig("noisy", {"calibration": "ibm_manila"})``; readout mitigation measures its
+  assignment matrices as ``readout_method`` says (per_qubit, tensored, full), or uses a stored
+  ``readout_calibration`` (`qnas.mitigation.readout_calibration.ReadoutCalibration.to_dict()`);
 - hardware plugins (`HARDWARE_CREDENTIALS`), e.g. ``qiskit.remote`` with ``{"backend": "ibm_fez"}``
   or ``braket.aws.qubit`` with ``{"device_arn": ...}``: their credentials come only from the
   environment variables listed there, and are checked when the device is made.
@@ -36,7 +38,7 @@ HARDWARE_CREDENTIALS = {
 """Hardware plugin devices and the environment variables their credentials are read from."""
 HARDWARE_PLUGINS = {"qiskit.remote": "pennylane-qiskit", "braket.aws.qubit": "amazon-braket-pennylane-plugin"}
 KNOWN_DEVICES = SIMULATORS + tuple(HARDWARE_CREDENTIALS)
-NOISY_OPTIONS = ("calibration", "seed", "noise_aware")
+NOISY_OPTIONS = ("calibration", "seed", "noise_aware", "readout_method", "readout_calibration")
 
 HARD_LIMITS = {"default.qubit": 28, "lightning.qubit": 30, "default.mixed": 14, "noisy": 14}
 """Qubits a simulator accepts regardless of memory: beyond these a run takes hours, not minutes."""
@@ -120,6 +122,12 @@ class DeviceConfig:
         if not isinstance(self.options.get("noise_aware", False), bool):
             raise DeviceError(f"noisy device option noise_aware = {self.options['noise_aware']!r} must be true or false.")
         load_calibration(self.options["calibration"])  # validates the name or the file now, not on a worker
+        from qnas.mitigation.readout_calibration import READOUT_METHODS, ReadoutCalibration
+
+        if self.options.get("readout_method", "per_qubit") not in READOUT_METHODS:
+            raise DeviceError(not_allowed("noisy device option readout_method", self.options["readout_method"], READOUT_METHODS))
+        if "readout_calibration" in self.options:
+            ReadoutCalibration.from_dict(self.options["readout_calibration"], where="device option readout_calibration")
 
     @property
     def is_hardware(self) -> bool:

@@ -10,6 +10,9 @@ An export is a plain folder that a serving process can copy around and trust:
 - ``MODEL_CARD.md``: task, data, metrics, baseline, noise results and how to load it, for people;
 - ``reference.json``: reference inputs and what the model answered at export time, so a reload can
   be checked against it;
+- ``readout_calibration.json`` (only for a model scored on a noisy device): the device's readout
+  assignment matrices (`qnas.mitigation.readout_calibration`), which `load` applies when the model
+  runs on that device with readout mitigation on, instead of measuring them again;
 - ``manifest.json``: format version plus sha256 and size of every other file, written last.
 
 `pack_archive` turns the folder into one ``.tar.gz`` file; `load` and `verify_export` accept either,
@@ -32,17 +35,20 @@ import tarfile
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qnas.errors import ExportError, QnasError, not_allowed
+from qnas.errors import DeviceError, ExportError, QnasError, not_allowed
 from qnas.redaction import redact
 from qnas.spec import CandidateSpec
 
 if TYPE_CHECKING:
     import numpy as np
     import torch
+
+    from qnas.mitigation.readout_calibration import ReadoutCalibration
 
 FORMAT_NAME = "qnas-export"
 FORMAT_VERSION = 1
@@ -58,7 +64,9 @@ QASM3 = "circuit.qasm3"
 DRAWING = "circuit.png"
 REFERENCE = "reference.json"
 MODEL_CARD = "MODEL_CARD.md"
+READOUT = "readout_calibration.json"
 EXPORT_FILES = (WEIGHTS, SPEC, MODEL, METRICS, QASM, QASM3, DRAWING, REFERENCE, MODEL_CARD)
+"""Files every export has; `READOUT` is added when the model was scored on a noisy device."""
 LOAD_FILES = (WEIGHTS, SPEC, MODEL, METRICS)
 """What `load` reads; the rest documents the model and is checked only through the manifest."""
 
@@ -86,6 +94,7 @@ def export_model(
     source: Mapping[str, Any],
     task: Any = None,
     format: str = "folder",
+    readout_calibration: Any = None,
 ) -> Path:
     """Write one trained model to `out_dir` and return the folder, or the archive file.
 
@@ -93,7 +102,9 @@ def export_model(
     holding the same files as the folder. `weights` is the model's state_dict (numpy arrays or
     tensors); `source` records provenance (study, trial, storage URL, scoring device; credentials
     are stripped). `task` may pass the already-built task so a classifier's reference rows need not
-    be rebuilt from `task_config`.
+    be rebuilt from `task_config`. When `source["device"]` is a noisy device, the export carries its
+    readout calibration: `readout_calibration` (a `ReadoutCalibration` or its dict, e.g. one measured
+    on hardware) or, by default, one measured on that device now, blocks as its `readout_method` says.
 
     The model is rebuilt from `model_config` and the weights before anything is written, so an
     export whose weights do not fit its config fails here rather than at load time. Files are
@@ -128,6 +139,8 @@ def export_model(
         tensors = _as_tensors(weights)
         model = rebuild_model(model_config, tensors, where="export_model(weights=...)")
         reference, first_input = _reference(model, model_config, task_config, task)
+        readout = _export_readout(spec, source, readout_calibration)
+        files = EXPORT_FILES + ((READOUT,) if readout is not None else ())
 
         out.parent.mkdir(parents=True, exist_ok=True)
         # Not tempfile.mkdtemp: its 0700 mode would stick to the export folder after the rename.
@@ -160,6 +173,8 @@ def export_model(
                 export_name=target.name,
             )
             (staging / MODEL_CARD).write_text(card)
+            if readout is not None:
+                _write_json(staging / READOUT, readout.to_dict())
             manifest = {
                 "format": FORMAT_NAME,
                 "format_version": FORMAT_VERSION,
@@ -167,10 +182,10 @@ def export_model(
                 "created": datetime.now(UTC).isoformat(timespec="seconds"),
                 "kind": model_config["kind"],
                 "spec_hash": spec.hash,
-                "files": {name: _file_entry(staging / name) for name in EXPORT_FILES},
+                "files": {name: _file_entry(staging / name) for name in files},
             }
             _write_json(staging / MANIFEST, manifest)
-            _install(staging, out)
+            _install(staging, out, files)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return pack_archive(out, target) if format == "archive" else out
@@ -197,19 +212,41 @@ def _previous_manifest(folder: Path) -> dict[str, Any] | None:
     return manifest if isinstance(manifest, dict) and manifest.get("format") == FORMAT_NAME else None
 
 
-def _install(staging: Path, out: Path) -> None:
+def _install(staging: Path, out: Path, files: tuple[str, ...]) -> None:
     """Move staged files into `out`; the manifest goes last so a half-done move fails verification."""
     if not out.exists():
         staging.rename(out)
         return
     old = _previous_manifest(out) or {}
-    for name in EXPORT_FILES:
+    for name in files:
         os.replace(staging / name, out / name)
     os.replace(staging / MANIFEST, out / MANIFEST)
-    stale = set(old.get("files", {})) - set(EXPORT_FILES)
+    stale = set(old.get("files", {})) - set(files)
     for name in stale:
         if _is_plain_name(name):
             (out / name).unlink(missing_ok=True)
+
+
+def _export_readout(spec: CandidateSpec, source: Mapping[str, Any], given: Any) -> ReadoutCalibration | None:
+    """The readout calibration of the noisy device in `source` (None for other devices), checked against it."""
+    from qnas.devices import DeviceConfig
+
+    device = source.get("device")
+    if device is None or DeviceConfig.from_dict(device).name != "noisy":
+        if given is not None:
+            raise ExportError(
+                f"readout_calibration was given, but the model was scored on {device!r}, not on a noisy device; "
+                "pass source={'device': {'name': 'noisy', 'options': {'calibration': ...}}} or leave it out."
+            )
+        return None
+    from qnas.mitigation.readout_calibration import ReadoutCalibration
+    from qnas.noise_model import spec_readout
+
+    device = DeviceConfig.from_dict(device)
+    if given is not None:
+        stored = given.to_dict() if isinstance(given, ReadoutCalibration) else given
+        device = DeviceConfig("noisy", {**device.options, "readout_calibration": stored})
+    return spec_readout(spec, device)
 
 
 def _as_tensors(weights: Mapping[str, Any]) -> dict[str, torch.Tensor]:
@@ -402,22 +439,41 @@ def verify_export(path: str | os.PathLike[str]) -> dict[str, Any]:
     return manifest
 
 
-def load(path: str | os.PathLike[str], device: Any = None, verify: bool = True) -> torch.nn.Module:
+def load(
+    path: str | os.PathLike[str],
+    device: Any = None,
+    verify: bool = True,
+    readout_mitigation: bool | None = None,
+    remeasure_readout: bool = False,
+) -> torch.nn.Module:
     """Rebuild an exported model (a folder or its archive) in eval mode, after checking its checksums.
 
     `device` (a `qnas.devices.DeviceConfig`, a device name or its dict) rebuilds the quantum block on that
     device. The module carries what a caller needs: `spec`, `kind`, `class_names`,
-    `feature_names`, `metrics`, `baseline`, `task_config`, `source`, `export_path`.
+    `feature_names`, `metrics`, `baseline`, `task_config`, `source`, `export_path`, and
+    `readout_calibration` (the stored one, or None) with `readout_mitigation` (what runs: "stored",
+    "measured", "given" (in the device's options), "off", or None on a device without readout errors).
     `verify=False` skips the checksums (for a folder edited on purpose), not the format checks.
     The circuit runs analytically (shots=None) whatever the spec's calibration says.
+
+    On a noisy device, readout mitigation follows the spec's calibration settings unless
+    `readout_mitigation` turns it on or off (to compare); it uses the export's stored calibration,
+    checked against the device, unless `remeasure_readout=True` (or the export has none) measures
+    it on the device again.
     """
+    if readout_mitigation not in (None, True, False):
+        raise ExportError(f"readout_mitigation = {readout_mitigation!r} must be None (as the spec says), True or False.")
+    if not isinstance(remeasure_readout, bool):
+        raise ExportError(f"remeasure_readout = {remeasure_readout!r} must be True or False.")
     with _export_folder(path) as folder:
-        model = _load_folder(folder, device, verify)
+        model = _load_folder(folder, device, verify, readout_mitigation, remeasure_readout)
     model.export_path = Path(path)
     return model
 
 
-def _load_folder(folder: Path, device: Any, verify: bool) -> torch.nn.Module:
+def _load_folder(
+    folder: Path, device: Any, verify: bool, readout_mitigation: bool | None, remeasure_readout: bool
+) -> torch.nn.Module:
     import safetensors
     import safetensors.torch
 
@@ -442,8 +498,15 @@ def _load_folder(folder: Path, device: Any, verify: bool) -> torch.nn.Module:
         tensors = safetensors.torch.load(weights_bytes)
     except (safetensors.SafetensorError, ValueError, OSError) as exc:
         raise ExportError(f"{folder / WEIGHTS} is not a readable safetensors file ({exc}). {_REEXPORT_FIX}") from exc
+    stored = _read_readout(folder, manifest)
+    device = _device_config(device)
+    model_config, device, readout_used = _readout_setup(
+        model_config, spec, device, stored, readout_mitigation, remeasure_readout
+    )
     model = rebuild_model(model_config, tensors, where=str(folder / WEIGHTS), device=device)
     model.eval()
+    model.readout_calibration = stored
+    model.readout_mitigation = readout_used
 
     model.spec = spec
     model.kind = model_config["kind"]
@@ -454,6 +517,41 @@ def _load_folder(folder: Path, device: Any, verify: bool) -> torch.nn.Module:
     model.task_config = info.get("task")
     model.source = info.get("source")
     return model
+
+
+def _read_readout(folder: Path, manifest: Mapping[str, Any]) -> ReadoutCalibration | None:
+    """The export's readout calibration, validated; None when the export has none."""
+    if READOUT not in manifest["files"]:
+        return None
+    from qnas.mitigation.readout_calibration import ReadoutCalibration
+
+    _check_present(folder, [READOUT])
+    try:
+        return ReadoutCalibration.from_dict(_read_json(folder, READOUT), where=str(folder / READOUT))
+    except DeviceError as exc:
+        raise ExportError(f"{exc} {_REEXPORT_FIX}") from exc
+
+
+def _readout_setup(
+    model_config: dict[str, Any], spec: CandidateSpec, device: Any, stored: ReadoutCalibration | None,
+    readout_mitigation: bool | None, remeasure_readout: bool,
+) -> tuple[dict[str, Any], Any, str | None]:
+    """The config and device that run readout mitigation as asked, and which calibration it uses."""
+    if device is None or device.name != "noisy":
+        return model_config, device, None
+    on = spec.calibration.readout_mitigation if readout_mitigation is None else readout_mitigation
+    if on != spec.calibration.readout_mitigation:
+        calibration = replace(spec.calibration, readout_mitigation=on)
+        model_config = {**model_config, "spec": replace(spec, calibration=calibration).to_dict()}
+    if not on:
+        return model_config, device, "off"
+    if "readout_calibration" in device.options:
+        return model_config, device, "given"
+    if stored is None or remeasure_readout:
+        return model_config, device, "measured"
+    from qnas.devices import DeviceConfig
+
+    return model_config, DeviceConfig("noisy", {**device.options, "readout_calibration": stored.to_dict()}), "stored"
 
 
 def _read_manifest(folder: Path) -> dict[str, Any]:
@@ -531,15 +629,20 @@ def rebuild_model(
     return model
 
 
-def _build(model_config: Mapping[str, Any], device: Any) -> torch.nn.Module:
-    from qnas.models import build_model
-
+def _device_config(device: Any) -> Any:
+    """A `DeviceConfig` from a config, a name or its dict (None stays None: the ideal simulator)."""
     if device is not None and not hasattr(device, "name"):
         from qnas.devices import DeviceConfig
 
         device = DeviceConfig.from_dict(device)
+    return device
+
+
+def _build(model_config: Mapping[str, Any], device: Any) -> torch.nn.Module:
+    from qnas.models import build_model
+
     try:
-        return build_model(dict(model_config), device=device)
+        return build_model(dict(model_config), device=_device_config(device))
     except QnasError:
         raise
     except (KeyError, TypeError, ValueError) as exc:

@@ -14,7 +14,9 @@ each ideal circuit into what the device would run:
 6. before measurement: a bit flip with the qubit's readout error on each measured qubit
    (`default.mixed(readout_prob=...)` is broken in PennyLane 0.45);
 7. optional readout-error mitigation (`qnas.mitigation.readout`) corrects the measured
-   probabilities with assignment matrices measured on this same noisy device.
+   probabilities with assignment matrices measured on this same noisy device (device option
+   ``readout_method``: per_qubit, tensored or full), or with a stored calibration passed as the
+   device option ``readout_calibration`` (what `qnas.load` does with an export's calibration).
 
 The depolarizing strength is the calibrated gate error minus what relaxation over the gate
 time already explains (floored at 0), so a gate's total infidelity matches the calibration, as in
@@ -34,7 +36,8 @@ from pennylane.tape import QuantumScript
 
 from qnas.calibration import DeviceCalibration, load_calibration
 from qnas.devices import DeviceConfig
-from qnas.mitigation.readout import assignment_matrix, mitigate_readout
+from qnas.mitigation.readout import mitigate_readout
+from qnas.mitigation.readout_calibration import ReadoutCalibration, basis_preparations, readout_groups
 from qnas.mitigation.zne import with_zne
 from qnas.routing import RoutedCircuit, choose_layout, route
 from qnas.spec import CalibrationSpec
@@ -142,25 +145,41 @@ def noisy_qnode(
         qnode = with_zne(qnode, settings.zne_factors, settings.zne_method)
     qnode = device_noise(qnode, calibration=calibration, layout=layout)
     if settings.readout_mitigation and diagonal_readout:
-        qnode = mitigate_readout(qnode, matrices=readout_calibration(calibration, layout, shots, device.options.get("seed")))
+        qnode = mitigate_readout(qnode, calibration=device_readout(device, calibration, layout, shots))
     return qnode
 
 
+def device_readout(
+    device: DeviceConfig, calibration: DeviceCalibration, layout: Sequence[int], shots: int | None
+) -> ReadoutCalibration:
+    """The device option `readout_calibration` (checked against this device and layout), or one measured now."""
+    stored = device.options.get("readout_calibration")
+    if stored is None:
+        method = device.options.get("readout_method", "per_qubit")
+        return readout_calibration(calibration, layout, shots, device.options.get("seed"), method)
+    readout = ReadoutCalibration.from_dict(stored, where="device option readout_calibration")
+    readout.check_device(calibration, layout)
+    return readout
+
+
 def readout_calibration(
-    calibration: DeviceCalibration, layout: Sequence[int], shots: int | None, seed: int | None
-) -> dict[int, Any]:
-    """Assignment matrix of each layout qubit, measured by preparing |0...0> and |1...1> on the device."""
+    calibration: DeviceCalibration, layout: Sequence[int], shots: int | None, seed: int | None,
+    method: str = "per_qubit",
+) -> ReadoutCalibration:
+    """Assignment matrices of the layout's qubits, measured on the device by preparing basis states
+    with X gates (which carry their own gate noise, as on hardware), blocks as `method` says."""
+    logical = readout_groups(method, range(len(layout)))
     dev = qml.device("default.mixed", wires=list(layout), seed=seed)
 
-    def prepare(flip: bool) -> list:
-        if flip:
-            for wire in range(len(layout)):
-                qml.PauliX(wire)
-        return [qml.probs(wires=wire) for wire in range(len(layout))]
+    def prepare(flips: list[int]) -> list:
+        for wire in flips:
+            qml.PauliX(wire)
+        return [qml.probs(wires=list(group)) for group in logical]
 
     qnode = device_noise(qml.QNode(prepare, dev, shots=shots), calibration=calibration, layout=layout)
-    zeros, ones = qnode(False), qnode(True)
-    return {int(q): assignment_matrix(zeros[i], ones[i]) for i, q in enumerate(layout)}
+    measured = [qnode(flips) for flips in basis_preparations(logical)]
+    physical = [tuple(int(layout[w]) for w in group) for group in logical]
+    return ReadoutCalibration.from_measurements(method, physical, measured, calibration, shots)
 
 
 def routed_resources(
@@ -176,3 +195,10 @@ def routed_resources(
     [native], _ = qml.transforms.decompose(tape, gate_set=NATIVE_GATES)
     routed = route(native.operations, layout, calibration)
     return {"two_qubit_gates_routed": routed.two_qubit_gates, "swaps": routed.swaps}
+
+
+def spec_readout(spec: Any, device: DeviceConfig) -> ReadoutCalibration:
+    """The readout calibration `spec` runs with on the noisy `device`: over its layout, stored or measured now."""
+    calibration = load_calibration(device.options["calibration"])
+    layout = choose_layout(spec.calibration.layout, spec.n_qubits, calibration)
+    return device_readout(device, calibration, layout, spec.calibration.shots)

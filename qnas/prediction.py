@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qnas.errors import ExportError, TaskError, did_you_mean
 
@@ -19,12 +19,19 @@ if TYPE_CHECKING:
 
 
 def predict(
-    export_dir: str | os.PathLike[str], data_csv: str | os.PathLike[str], out_csv: str | os.PathLike[str]
+    export_dir: str | os.PathLike[str],
+    data_csv: str | os.PathLike[str],
+    out_csv: str | os.PathLike[str],
+    device: Any = None,
+    readout_mitigation: bool | None = None,
+    remeasure_readout: bool = False,
 ) -> Path:
     """Predict every row of `data_csv` with the model in `export_dir`; write `out_csv` and return it.
 
     The output has one row per input row: `row` (the input row index), `predicted` (class name)
-    and `p_<class>` (softmax probability) for each class.
+    and `p_<class>` (softmax probability) for each class. `device`, `readout_mitigation` and
+    `remeasure_readout` are as for `qnas.load`: on a noisy device the export's stored readout
+    calibration corrects the circuit's readout unless mitigation is turned off.
     """
     import numpy as np
     import pandas as pd
@@ -35,7 +42,7 @@ def predict(
     out = Path(out_csv)
     if not out.parent.is_dir():
         raise TaskError(f"output folder {out.parent} does not exist; create it or choose another output path.")
-    model = load(export_dir)
+    model = load(export_dir, device=device, readout_mitigation=readout_mitigation, remeasure_readout=remeasure_readout)
     if model.kind != "classifier":
         raise ExportError(
             f"predict needs a classifier export, but {export_dir} holds a {model.kind!r} model, which takes no "

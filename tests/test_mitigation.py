@@ -9,24 +9,26 @@ import torch
 from qnas.circuits import make_qnode, weight_shapes
 from qnas.devices import DeviceConfig
 from qnas.errors import DeviceError, SpecError
-from qnas.mitigation.readout import assignment_matrix, correct_probs
+from qnas.mitigation.readout import correct_probs
+from qnas.mitigation.readout_calibration import ReadoutCalibration
 from qnas.mitigation.zne import extrapolation
 from qnas.models import hamiltonian_from_pauli_terms
 from qnas.spec import CalibrationSpec, CandidateSpec, EncodingSpec, LayerSpec
 
 
 def test_correct_probs_inverts_the_assignment_of_each_qubit():
-    a = assignment_matrix([0.95, 0.05], [0.1, 0.9])
-    b = assignment_matrix([0.98, 0.02], [0.04, 0.96])
+    a = np.array([[0.95, 0.1], [0.05, 0.9]])
+    b = np.array([[0.98, 0.04], [0.02, 0.96]])
+    calibration = ReadoutCalibration("per_qubit", ((0,), (1,)), (a, b), "test", "0" * 64, "2026-11-22T00:00:00+00:00")
     true = np.array([0.5, 0.1, 0.3, 0.1])
     measured = np.kron(a, b) @ true
-    np.testing.assert_allclose(correct_probs(measured, [0, 1], {0: a, 1: b}), true, atol=1e-12)
+    np.testing.assert_allclose(correct_probs(measured, [0, 1], calibration), true, atol=1e-12)
     batch = np.stack([measured, measured])
-    np.testing.assert_allclose(correct_probs(batch, [0, 1], {0: a, 1: b}), np.stack([true, true]), atol=1e-12)
-    with pytest.raises(DeviceError, match="no readout calibration for qubit 2"):
-        correct_probs(measured, [0, 2], {0: a, 1: b})
+    np.testing.assert_allclose(correct_probs(batch, [0, 1], calibration), np.stack([true, true]), atol=1e-12)
+    with pytest.raises(DeviceError, match=r"no readout calibration for qubit\(s\) \[2\]"):
+        correct_probs(measured, [0, 2], calibration)
     with pytest.raises(DeviceError, match="singular assignment matrix"):
-        assignment_matrix([0.5, 0.5], [0.5, 0.5])
+        ReadoutCalibration("per_qubit", ((0,),), (np.full((2, 2), 0.5),), "test", "0" * 64, "now")
 
 
 def test_extrapolation_methods_recover_a_known_zero_noise_value():

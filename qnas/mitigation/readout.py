@@ -1,15 +1,26 @@
-"""Readout-error mitigation with per-qubit assignment matrices measured on the device itself.
+"""Readout-error mitigation: undo a device's measured assignment matrices on probabilities and counts.
 
-Calibration, as on hardware: prepare |0...0> and |1...1> on the device (X gates, with their own
-noise) and read each qubit's marginal probabilities, giving for qubit q the assignment matrix
-A_q = [[P(0|0), P(0|1)], [P(1|0), P(1|1)]]. Measured probabilities over wires S are then corrected
-by the inverse of the tensor product of the A_q (no clipping, so the estimate stays unbiased).
-Z-word expectations are recomputed from the corrected probabilities.
+Measured probabilities over wires S are corrected by applying, block by block, the inverse of each
+block's assignment matrix (`qnas.mitigation.readout_calibration`): with blocks B_1..B_m,
+p_true = (A_1^-1 x ... x A_m^-1) p_measured, done on a (2, ..., 2) tensor so it costs
+O(2^|S| 2^|B|) rather than a 4^|S| matrix. A block only partly inside S is first reduced to its
+measured qubits, averaging over the unmeasured ones' prepared states (exact when their state does
+not change how the measured ones read out).
+
+The inverse is unbiased: its expected value is the true distribution, but with finite shots it can
+hold small negative entries (a quasi-distribution). `nearest_probabilities` projects it onto the
+probability simplex in least squares (Smolin, Gambetta and Smith, PRL 108, 070502, 2012): a valid
+distribution, slightly biased. `correct_counts` returns both.
+
+`mitigate_readout` applies this to a circuit as hardware does: all computational-basis results
+come from one joint reading of the measured qubits, which is corrected once; probabilities and
+Z-word expectation values are then computed from the corrected joint distribution.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,29 +28,93 @@ import pennylane as qml
 from pennylane.tape import QuantumScript
 
 from qnas.errors import DeviceError
+from qnas.mitigation.readout_calibration import ReadoutCalibration
 
 
-def assignment_matrix(prepared_zero: Any, prepared_one: Any) -> np.ndarray:
-    """A = [[P(0|0), P(0|1)], [P(1|0), P(1|1)]] from one qubit's [P(0), P(1)] after preparing |0> and |1>."""
-    p0, p1 = np.asarray(prepared_zero, dtype=float), np.asarray(prepared_one, dtype=float)
-    matrix = np.array([[p0[0], p1[0]], [p0[1], p1[1]]])
-    if abs(np.linalg.det(matrix)) < 1e-6:
+def _reduced_matrix(matrix: np.ndarray, group: Sequence[int], kept: Sequence[int]) -> np.ndarray:
+    """The assignment matrix of `kept` (a subset of `group`, in this order), the others averaged out."""
+    k = len(group)
+    table = matrix.reshape((2,) * (2 * k))  # measured bits, then prepared bits
+    dropped = [i for i, w in enumerate(group) if w not in kept]
+    table = table.sum(axis=tuple(dropped)).mean(axis=tuple(len(kept) + i for i in dropped))
+    order = [[w for w in group if w in kept].index(w) for w in kept]
+    table = np.transpose(table, order + [len(kept) + i for i in order])
+    return table.reshape(2 ** len(kept), 2 ** len(kept))
+
+
+def correct_probs(probs: Any, wires: Sequence[int], calibration: ReadoutCalibration) -> Any:
+    """Undo readout errors on `probs` (..., 2**len(wires)) over `wires` (first most significant).
+
+    Works on numpy arrays and torch tensors (differentiably); the result is a quasi-distribution."""
+    wires = [int(w) for w in wires]
+    missing = sorted(set(wires) - set(calibration.wires))
+    if missing:
         raise DeviceError(
-            f"readout calibration gives a singular assignment matrix {matrix.tolist()}: the qubit cannot tell 0 "
-            "from 1, so its readout cannot be corrected; turn readout_mitigation off or use more shots."
+            f"no readout calibration for qubit(s) {missing} (it covers {list(calibration.wires)}); calibrate "
+            "the qubits you measure."
         )
-    return matrix
+    n = len(wires)
+    batch = tuple(qml.math.shape(probs)[:-1])
+    tensor = qml.math.reshape(probs, batch + (2,) * n)
+    for group, matrix in zip(calibration.groups, calibration.matrices, strict=True):
+        kept = [w for w in wires if w in group]
+        if not kept:
+            continue
+        inverse = np.linalg.inv(_reduced_matrix(matrix, group, kept))
+        t = len(kept)
+        axes = [len(batch) + wires.index(w) for w in kept]
+        operator = qml.math.convert_like(inverse.reshape((2,) * (2 * t)), probs)
+        tensor = qml.math.tensordot(tensor, operator, axes=[axes, list(range(t, 2 * t))])
+        tensor = qml.math.moveaxis(tensor, list(range(len(batch) + n - t, len(batch) + n)), axes)
+    return qml.math.reshape(tensor, batch + (2**n,))
 
 
-def correct_probs(probs: Any, wires: Sequence[int], matrices: Mapping[int, np.ndarray]) -> Any:
-    """Apply the inverse assignment of `wires` (first wire most significant) to `probs` (..., 2**k)."""
-    inverse = np.ones((1, 1))
-    for wire in wires:
-        if wire not in matrices:
-            raise DeviceError(f"no readout calibration for qubit {wire}; calibrate the wires you measure.")
-        inverse = np.kron(inverse, np.linalg.inv(matrices[wire]))
-    operator = qml.math.convert_like(inverse, probs)
-    return qml.math.tensordot(probs, qml.math.transpose(operator), axes=[[-1], [0]])
+def nearest_probabilities(quasi: Any) -> np.ndarray:
+    """The probability distribution closest to `quasi` in Euclidean distance (projection onto the simplex)."""
+    values = np.asarray(quasi, dtype=float)
+    ordered = np.sort(values)[::-1]
+    cumulative = np.cumsum(ordered) - 1.0
+    ranks = np.arange(1, len(values) + 1)
+    last = ranks[ordered - cumulative / ranks > 0][-1]
+    return np.maximum(values - cumulative[last - 1] / last, 0.0)
+
+
+@dataclass(frozen=True)
+class MitigatedCounts:
+    """Readout-corrected counts as frequencies over bitstrings (first wire leftmost).
+
+    `quasi` is the unbiased inverse (may hold small negative entries, sums to 1); `nearest` is the
+    closest valid probability distribution to it (least squares; biased, never negative)."""
+
+    quasi: dict[str, float]
+    nearest: dict[str, float]
+    shots: int
+
+
+def correct_counts(counts: Mapping[str, Any], wires: Sequence[int], calibration: ReadoutCalibration) -> MitigatedCounts:
+    """Correct shot counts in `qml.counts` form ({"0101": 37, ...}) read on `wires`."""
+    n = len(wires)
+    frequencies = np.zeros(2**n)
+    for bits, count in counts.items():
+        if not isinstance(bits, str) or len(bits) != n or set(bits) - {"0", "1"}:
+            raise DeviceError(
+                f"counts key {bits!r} is not a bitstring of {n} bits for wires {list(wires)}; pass qml.counts "
+                "results measured on exactly these wires (first wire leftmost)."
+            )
+        value = int(count) if np.asarray(count).dtype.kind in "iu" else count
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise DeviceError(f"counts[{bits!r}] = {count!r} must be a non-negative whole number of shots.")
+        frequencies[int(bits, 2)] += value
+    shots = int(frequencies.sum())
+    if shots == 0:
+        raise DeviceError("counts hold no shots; correct the result of a circuit run with shots > 0.")
+    quasi = correct_probs(frequencies / shots, wires, calibration)
+    nearest = nearest_probabilities(quasi)
+
+    def as_dict(values: np.ndarray) -> dict[str, float]:
+        return {format(i, f"0{n}b"): float(v) for i, v in enumerate(values) if v != 0}
+
+    return MitigatedCounts(as_dict(quasi), as_dict(nearest), shots)
 
 
 def _z_signs(word_wires: Sequence[int], wires: Sequence[int]) -> np.ndarray:
@@ -52,12 +127,23 @@ def _z_signs(word_wires: Sequence[int], wires: Sequence[int]) -> np.ndarray:
     return 1.0 - 2.0 * parity
 
 
+def _marginal(joint: Any, joint_wires: Sequence[int], wires: Sequence[int]) -> Any:
+    """The distribution of `wires` (in this order) from a joint one over `joint_wires`."""
+    batch = tuple(qml.math.shape(joint)[:-1])
+    tensor = qml.math.reshape(joint, batch + (2,) * len(joint_wires))
+    dropped = tuple(len(batch) + i for i, w in enumerate(joint_wires) if w not in wires)
+    if dropped:
+        tensor = qml.math.sum(tensor, axis=dropped)
+    remaining = [w for w in joint_wires if w in wires]
+    order = [remaining.index(w) for w in wires]
+    tensor = qml.math.transpose(tensor, list(range(len(batch))) + [len(batch) + i for i in order])
+    return qml.math.reshape(tensor, batch + (2 ** len(wires),))
+
+
 @qml.transform
-def mitigate_readout(
-    tape: QuantumScript, matrices: Mapping[int, np.ndarray]
-) -> tuple[list[QuantumScript], Any]:
-    """Measure probabilities instead of Z-basis results, then undo the readout errors of `matrices`."""
-    measurements, recipes = [], []
+def mitigate_readout(tape: QuantumScript, calibration: ReadoutCalibration) -> tuple[list[QuantumScript], Any]:
+    """Read all measured qubits at once, undo `calibration`'s readout errors, then answer each measurement."""
+    recipes: list[tuple[str, list[int], Any]] = []
     for mp in tape.measurements:
         wires = [int(w) for w in mp.wires]
         if isinstance(mp, qml.measurements.ProbabilityMP) and mp.obs is None:
@@ -70,24 +156,26 @@ def mitigate_readout(
                         f"readout mitigation needs computational-basis measurements, got {mp.obs}; "
                         "rotate the measurement first (diagonalize_measurements)."
                     )
-                terms.append((coeff, _z_signs([int(w) for w in word], wires)))
+                terms.append((coeff, [int(w) for w in word]))
             recipes.append(("expval", wires, terms))
         else:
             raise DeviceError(
                 f"readout mitigation cannot correct the measurement {mp}; use expectation values of Pauli words "
                 "or probabilities, or turn readout_mitigation off."
             )
-        measurements.append(qml.probs(wires=wires))
+    joint_wires = list(dict.fromkeys(w for _, wires, _ in recipes for w in wires))
 
     def post(results: Any) -> Any:
-        raw = results[0] if len(measurements) > 1 else (results[0],)
+        joint = correct_probs(results[0], joint_wires, calibration)
         out = []
-        for (kind, wires, terms), probs in zip(recipes, raw, strict=True):
-            fixed = correct_probs(probs, wires, matrices)
+        for kind, wires, terms in recipes:
             if kind == "probs":
-                out.append(fixed)
+                out.append(_marginal(joint, joint_wires, wires))
             else:
-                out.append(sum(qml.math.real(coeff) * qml.math.tensordot(fixed, signs, axes=[[-1], [0]]) for coeff, signs in terms))
+                out.append(sum(
+                    qml.math.real(coeff) * qml.math.tensordot(joint, _z_signs(word, joint_wires), axes=[[-1], [0]])
+                    for coeff, word in terms
+                ))
         return tuple(out) if len(out) > 1 else out[0]
 
-    return [QuantumScript(tape.operations, measurements, shots=tape.shots)], post
+    return [QuantumScript(tape.operations, [qml.probs(wires=joint_wires)], shots=tape.shots)], post
