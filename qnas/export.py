@@ -171,6 +171,7 @@ def export_model(
                 task_config=redact(dict(task_config)),
                 source=redact(dict(source)),
                 export_name=target.name,
+                readout=readout,
             )
             (staging / MODEL_CARD).write_text(card)
             if readout is not None:

@@ -7,9 +7,12 @@ metrics.json, so the card never disagrees with what `qnas.load(...).metrics` ret
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qnas.spec import CandidateSpec
+
+if TYPE_CHECKING:
+    from qnas.mitigation.readout_calibration import ReadoutCalibration
 
 _METRIC_NOTES = {
     "val_accuracy": "accuracy on the validation split (what the search optimized)",
@@ -68,13 +71,20 @@ def _noise_section(metrics: Mapping[str, Any], source: Mapping[str, Any]) -> lis
     return lines
 
 
-def _mitigation_section(spec: CandidateSpec) -> list[str]:
+def _mitigation_section(spec: CandidateSpec, readout: ReadoutCalibration | None) -> list[str]:
     calibration = {k: v for k, v in spec.to_dict()["calibration"].items() if v is not None}
     shots = calibration.pop("shots", None)
     lines = [f"- shots when scored: {shots if shots else 'analytic (exact expectation values)'}"]
     mitigation = calibration.pop("mitigation", None)
     lines.append(f"- error mitigation: {mitigation if mitigation else 'none'}")
     lines += [f"- {key}: {value}" for key, value in sorted(calibration.items())]
+    if readout is not None:
+        qubits = ", ".join(str(q) for group in readout.groups for q in group)
+        lines.append(
+            f"- readout calibration shipped in `readout_calibration.json`: {readout.method} assignment matrices of "
+            f"physical qubits {qubits} on `{readout.device}`, measured {readout.measured_at}; `qnas.load` applies it "
+            "on that device (`readout_mitigation=False` turns it off, `remeasure_readout=True` measures it again)"
+        )
     return lines
 
 
@@ -120,6 +130,7 @@ def model_card(
     task_config: Mapping[str, Any],
     source: Mapping[str, Any],
     export_name: str,
+    readout: ReadoutCalibration | None = None,
 ) -> str:
     """The Markdown model card of one export (see the module docstring)."""
     lines = [
@@ -161,7 +172,7 @@ def model_card(
         "",
         "## Error mitigation and calibration",
         "",
-        *_mitigation_section(spec),
+        *_mitigation_section(spec, readout),
         "",
         "## How to load it",
         "",

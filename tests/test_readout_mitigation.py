@@ -223,6 +223,7 @@ def test_exported_model_carries_its_readout_calibration_and_load_applies_it(h2_e
     assert READOUT in verify_export(out)["files"]
     stored = json.loads((out / READOUT).read_text())
     assert stored["device"] == "ibm_manila" and stored["method"] == "per_qubit" and len(stored["groups"]) == 4
+    assert "readout calibration shipped in `readout_calibration.json`: per_qubit" in (out / "MODEL_CARD.md").read_text()
 
     on = load(out, device=MANILA, readout_mitigation=True)
     off = load(out, device=MANILA, readout_mitigation=False)
