@@ -10,17 +10,20 @@ evaluation is one environment step (the circuit so far is simulated and scored):
 Per run it records whether any episode succeeded (fidelity > 0.95, or an energy error within
 chemical accuracy, 1.6e-3 Ha), the first evaluation at which one did, and the fewest gates and
 fewest two-qubit gates (CNOTs) of a successful circuit. Printed: per proposer, the success rate
-over seeds, the median evaluations to first success and the median (and best) counts.
+over seeds, the median evaluations to first success and the median (and best) counts; for VQE
+also the lowest energy error any episode of each seed ended with, so a miss shows how close it was.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/rl_vs_samplers.py --task bell --budget 6000 --seeds 5
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/rl_vs_samplers.py --task ghz --task-arg n=3 --budget 6000 --seeds 5
 
 The default rules are qas-gym's (Kuo et al. 2021): gates X, Y, Z, H, RZ(pi/4) and CNOT,
 success at fidelity > 0.95 (strictly), at most 20 gates; the optima are 2 gates (Bell) and 3 (GHZ-3).
-VQE runs use the space's gates with trainable angles (`--gate-set space`), for example LiH:
+VQE runs use the space's gates with trainable angles (`--gate-set space`). LiH uses the gates
+of the hardware-efficient ansatz it is compared with, RY and CNOT (`benchmarks/spaces/`):
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/rl_vs_samplers.py --task npz \\
-        --task-arg path=../shared/benchmarks/hamiltonians/lih_4q_parity_2.2A.npz --gate-set space --budget 6000
+        --task-arg path=../shared/benchmarks/hamiltonians/lih_4q_parity_2.2A.npz --gate-set space \\
+        --space benchmarks/spaces/vqe_ry_cnot.yaml --budget 3000
 """
 
 from __future__ import annotations
@@ -47,9 +50,13 @@ class Run:
     first_success: int | None = None
     best_gates: int | None = None
     best_two_qubit: int | None = None
+    best_error: float | None = None
     returns: list[float] = field(default_factory=list)
 
     def episode_end(self, info: dict[str, Any], threshold: float) -> None:
+        if "energy_error" in info:
+            error = float(info["energy_error"])
+            self.best_error = error if self.best_error is None else min(self.best_error, error)
         if "fidelity" in info:
             success = info["fidelity"] > threshold
         else:
@@ -83,26 +90,31 @@ class CountingEnv(gym.Wrapper):
         return self.env.unwrapped.action_masks()
 
 
-def make_env(task: dict[str, Any], run: Run, threshold: float, gate_set: str) -> CountingEnv:
-    return CountingEnv(gym.make(CIRCUIT_DESIGN_ID, task=task, gate_set=gate_set, max_gates=20), run, threshold)
+def make_env(task: dict[str, Any], run: Run, threshold: float, gate_set: str, space: str | None = None) -> CountingEnv:
+    env = gym.make(CIRCUIT_DESIGN_ID, task=task, space=space, gate_set=gate_set, max_gates=20)
+    return CountingEnv(env, run, threshold)
 
 
-def run_rl(task: dict[str, Any], seed: int, budget: int, threshold: float, gate_set: str) -> Run:
+def run_rl(
+    task: dict[str, Any], seed: int, budget: int, threshold: float, gate_set: str, space: str | None = None
+) -> Run:
     import torch
     from sb3_contrib import MaskablePPO
 
     torch.set_num_threads(1)
     run = Run()
-    env = make_env(task, run, threshold, gate_set)
+    env = make_env(task, run, threshold, gate_set, space)
     env.reset(seed=seed)
     model = MaskablePPO("MlpPolicy", env, seed=seed, n_steps=256, batch_size=64, ent_coef=0.01, verbose=0)
     model.learn(total_timesteps=budget)
     return run
 
 
-def run_sampler(task: dict[str, Any], seed: int, budget: int, threshold: float, gate_set: str, sampler: str) -> Run:
+def run_sampler(
+    task: dict[str, Any], seed: int, budget: int, threshold: float, gate_set: str, sampler: str, space: str | None = None
+) -> Run:
     run = Run()
-    env = make_env(task, run, threshold, gate_set)
+    env = make_env(task, run, threshold, gate_set, space)
     n_actions = int(env.action_space.n)
     samplers = {"tpe": optuna.samplers.TPESampler(seed=seed), "random": optuna.samplers.RandomSampler(seed=seed)}
     study = optuna.create_study(direction="maximize", sampler=samplers[sampler])
@@ -131,10 +143,11 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=0.95)
     parser.add_argument("--proposers", default="rl,tpe,random")
     parser.add_argument("--gate-set", default="qas-gym", choices=("qas-gym", "space"))
+    parser.add_argument("--space", default=None, help="search space name or YAML path (default: the task kind's)")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     task = {"name": args.task, **parse_task_args(args.task_arg)}
-    print(f"{task}, {args.gate_set} gate set, budget {args.budget} evaluations, seeds 0..{args.seeds - 1}\n")
+    print(f"{task}, {args.gate_set} gate set, space {args.space or 'default'}, budget {args.budget} evaluations, seeds 0..{args.seeds - 1}\n")
     print("| proposer | success | median evaluations to first success | median fewest gates | median fewest 2q gates "
           "| per seed (evals, gates, 2q gates) |")
     print("|---|---|---|---|---|---|")
@@ -142,15 +155,18 @@ def main() -> None:
         runs = []
         for seed in range(args.seeds):
             if proposer == "rl":
-                runs.append(run_rl(task, seed, args.budget, args.threshold, args.gate_set))
+                runs.append(run_rl(task, seed, args.budget, args.threshold, args.gate_set, args.space))
             else:
-                runs.append(run_sampler(task, seed, args.budget, args.threshold, args.gate_set, proposer))
+                runs.append(run_sampler(task, seed, args.budget, args.threshold, args.gate_set, proposer, args.space))
         solved = [r for r in runs if r.first_success is not None]
         evals = statistics.median(r.first_success for r in solved) if solved else float("nan")
         gates = statistics.median(r.best_gates for r in solved) if solved else float("nan")
         two_qubit = statistics.median(r.best_two_qubit for r in solved) if solved else float("nan")
         seeds = ", ".join(f"({r.first_success}, {r.best_gates}, {r.best_two_qubit})" for r in runs)
         print(f"| {proposer} | {len(solved)}/{len(runs)} | {evals:g} | {gates:g} | {two_qubit:g} | {seeds} |", flush=True)
+        if runs[0].best_error is not None:
+            errors = ", ".join(f"{r.best_error:.1e}" for r in runs)
+            print(f"  {proposer}: lowest energy error (Ha) per seed: {errors}", flush=True)
 
 
 if __name__ == "__main__":

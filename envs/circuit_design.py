@@ -13,18 +13,20 @@ Actions (`Discrete(n)`, listed with labels in `env.unwrapped.actions`):
   "re-upload" (switches on `encoding.reupload`: the data is encoded again before every layer
   after the first) when the space and the base spec's encoding allow it; then stop.
 
-After a gate action every trainable angle is re-optimized (`angle_steps` Adam steps, warm
-started, the new angle from 0); after a classification action the model trains `train_epochs`
-epochs from scratch.
+After a gate action every trainable angle is re-optimized: at most `angle_steps` iterations of
+`angle_optimizer` ("lbfgs", the default, or "adam" with step `angle_lr`) from the warm start
+(the previous angles, the new one uniform in [-0.1, 0.1]) and from `angle_restarts` random
+points in [-pi, pi), keeping the best; the draws come from the env's seeded generator. After a
+classification action the model trains `train_epochs` epochs from scratch.
 
 Observation (`Box(float32)`, length `max_gates * n_actions + 2`): slot i (entries
 i * n_actions ... (i + 1) * n_actions - 1) holds the one-hot of the action that added block i
 (gate, layer or re-upload), zeros while empty; then the current score clipped to [-1, 1]; then
 steps taken / max_gates.
 
-Score: fidelity to the target (state preparation); -(energy error) / scale for VQE, with scale
-the reference state's energy error floored at 1.6e-3 Ha, so the start scores -1 (or above, when
-the reference state is already that close) and the ground state 0; validation accuracy
+Score: fidelity to the target (state preparation); -(energy error) / scale for VQE, clipped at
+-1, with scale the reference state's energy error floored at 1.6e-3 Ha, so the start scores -1
+(or above, when the reference state is already that close) and the ground state 0; validation accuracy
 (classification, starting from the majority class's share).
 
 Reward per step: score gained - `gate_cost` (or `two_qubit_cost` for an entangling gate or an
@@ -56,8 +58,8 @@ import numpy as np
 from gymnasium import spaces
 
 from qnas.envs.actions import SELF_INVERSE, Action, field_values, gate_actions, layer_actions
-from qnas.envs.scoring import DEFAULT_THRESHOLDS, CircuitScorer, ClassifierScorer
-from qnas.errors import QnasError
+from qnas.envs.scoring import ANGLE_OPTIMIZERS, DEFAULT_THRESHOLDS, CircuitScorer, ClassifierScorer
+from qnas.errors import QnasError, not_allowed
 from qnas.evaluation import check_compatible
 from qnas.search_spaces import DEFAULT_SPACES, SearchSpace, load_space
 from qnas.spec import MAX_GATES, CandidateSpec, EncodingSpec, LayerSpec, TrainingSpec
@@ -102,8 +104,10 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
         invalid_cost: float = 0.05,
         bonus: float = 1.0,
         threshold: float | None = None,
-        angle_steps: int = 20,
+        angle_steps: int = 50,
         angle_lr: float = 0.1,
+        angle_optimizer: str = "lbfgs",
+        angle_restarts: int = 1,
         train_epochs: int = 2,
         base_spec: CandidateSpec | dict[str, Any] | None = None,
     ) -> None:
@@ -142,7 +146,10 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
             self.base_spec = _base_spec(base_spec, default)
             self.actions = gate_actions(self.space, n_qubits, gate_set, connectivity)
             steps = _check_count("angle_steps", angle_steps, 0, 100_000)
-            self._circuit = CircuitScorer(self.task, steps, angle_lr)
+            if angle_optimizer not in ANGLE_OPTIMIZERS:
+                raise QnasError(not_allowed("angle_optimizer", angle_optimizer, ANGLE_OPTIMIZERS))
+            restarts = _check_count("angle_restarts", angle_restarts, 0, 1_000)
+            self._circuit = CircuitScorer(self.task, steps, angle_lr, angle_optimizer, restarts)
         check_compatible(self.base_spec, self.task)
 
         n = len(self.actions)
@@ -226,7 +233,7 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
     def _apply(self, action: Action) -> dict[str, float]:
         """Add the action's block and return the new metrics."""
         if action.gate is not None:
-            return self._circuit.add(action.gate)
+            return self._circuit.add(action.gate, self.np_random)
         if action.kind == "reupload":
             self._reupload = True
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -24,6 +25,11 @@ from qnas.tasks import make_task
 from tests.conftest import SMALL_MOONS
 
 BELL_QAS = {"task": "bell", "gate_set": "qas-gym"}
+HAMILTONIANS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "hamiltonians"
+LIH_12 = {"name": "npz", "path": str(HAMILTONIANS / "lih_4q_parity_1.2A.npz")}
+RY_CNOT_SPACE = str(Path(__file__).resolve().parents[1] / "benchmarks" / "spaces" / "vqe_ry_cnot.yaml")
+LIH_3_CNOTS = ("RY0", "RY1", "RY2", "RY3", "CNOT3,2", "RY3", "RY2", "CNOT1,2", "RY1", "RY2", "CNOT2,0", "RY2", "RY0")
+"""An RY on each wire, then 3 CNOTs each dressed with RYs: 2.5e-5 Ha from LiH's exact energy at 1.2 A."""
 
 
 def make(**kwargs) -> CircuitDesignEnv:
@@ -83,8 +89,12 @@ def assert_same(trace_a: list, trace_b: list) -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "actions"),
-    [({"task": "h2"}, [7, 20, 18, 19, 1]), ({"task": SMALL_MOONS, "train_epochs": 1}, [1, 40, 5])],
-    ids=["h2", "moons"],
+    [
+        ({"task": "h2"}, [7, 20, 18, 19, 1]),
+        ({"task": LIH_12, "angle_restarts": 2}, [1, 4, 7, 10, 23, 10, 7, 16, 4, 7]),
+        ({"task": SMALL_MOONS, "train_epochs": 1}, [1, 40, 5]),
+    ],
+    ids=["h2", "lih-restarts", "moons"],
 )
 def test_the_same_seed_gives_the_same_episode(kwargs, actions):
     first = rollout(make(**kwargs), 7, actions)
@@ -165,6 +175,35 @@ def test_h2_reaches_chemical_accuracy_and_its_spec_evaluates():
     assert result.metrics["energy_error"] <= CHEMICAL_ACCURACY
 
 
+@pytest.mark.skipif(not Path(LIH_12["path"]).is_file(), reason="needs ../shared/benchmarks/hamiltonians")
+def test_a_three_cnot_lih_circuit_reaches_chemical_accuracy_through_the_env():
+    """From Hartree-Fock every RY gradient is 0 at angle 0. With 20 Adam steps and no restart (the
+    old scoring, which also started new angles at exactly 0) the circuit stays 8x above chemical
+    accuracy; L-BFGS with one random restart, the default, gets it below."""
+    errors, two_qubit = {}, {}
+    for name, settings in {"default": {}, "adam": {"angle_optimizer": "adam", "angle_steps": 20, "angle_restarts": 0}}.items():
+        env = make(task=LIH_12, space=RY_CNOT_SPACE, **settings)
+        _, info = env.reset(seed=0)
+        start = info["energy_error"]
+        for label in LIH_3_CNOTS:
+            _, _, terminated, _, info = act(env, label)
+            if terminated:  # the threshold ends the episode
+                break
+        errors[name], two_qubit[name] = info["energy_error"], info["n_two_qubit"]
+    assert errors["default"] <= CHEMICAL_ACCURACY and two_qubit["default"] == 3
+    assert 8 * CHEMICAL_ACCURACY < errors["adam"] < start and two_qubit["adam"] == 3
+
+
+@pytest.mark.skipif(not Path(LIH_12["path"]).is_file(), reason="needs ../shared/benchmarks/hamiltonians")
+def test_the_vqe_score_is_clipped_at_the_reference_states():
+    env = make(task=LIH_12, space=RY_CNOT_SPACE, angle_restarts=0)
+    _, info = env.reset(seed=0)
+    assert info["score"] == pytest.approx(-1.0)
+    _, reward, _, _, info = act(env, "CNOT0,2")  # |1100> -> |1110>, far above Hartree-Fock
+    assert info["energy_error"] > 5 * env._circuit.scale
+    assert info["score"] == -1.0 and reward == pytest.approx(-0.02)
+
+
 def test_actions_follow_the_space_and_connectivity(tmp_path):
     space = tmp_path / "ry_cz.yaml"
     space.write_text(
@@ -208,6 +247,10 @@ def test_bad_arguments_name_the_value_and_the_fix():
         make(task=SMALL_MOONS, gate_set="qas-gym")
     with pytest.raises(QnasError, match=r"max_gates = 0 must be an integer in \[1, 512\]"):
         make(task="bell", max_gates=0)
+    with pytest.raises(QnasError, match=r"angle_optimizer = 'bfgs'.*\['lbfgs', 'adam'\]"):
+        make(task="h2", angle_optimizer="bfgs")
+    with pytest.raises(QnasError, match=r"angle_restarts = -1 must be an integer in \[0, 1000\]"):
+        make(task="h2", angle_restarts=-1)
 
 
 def test_maskable_ppo_trains_on_the_env():
