@@ -11,7 +11,11 @@
 
 Writes docs/images/scaling.png (samples/s against qubits, both paths).
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/scaling.py --repeats 3
+`--profile` prints, per qubit count and path, where one epoch goes: model building (circuit
+compile or QNode), quantum forward (simulation), classical forward + loss, backward, optimizer.
+Ray does not enter this in-process benchmark (see search_efficiency.py --workers 2 --profile).
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/scaling.py --repeats 3 [--profile]
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
-from training_throughput import make_data, qnas_config, train_epoch
+from training_throughput import epoch_phases, make_data, qnas_config, train_epoch
 
 from qnas.devices import AUTOGRAD_FACTOR, BYTES_PER_AMPLITUDE, DeviceConfig, check_capacity, max_qubits
 from qnas.errors import DeviceError
@@ -99,6 +103,25 @@ def largest(cap_gib: float) -> None:
         print(f"{limit + 1} qubits, refused up front: {exc}")
 
 
+def profile_table(qubits: list[int], fast_path: bool) -> None:
+    """Phases of model building + one epoch per qubit count: ms and share of the epoch."""
+    columns = {}
+    for n in qubits:
+        x, y = make_data(4, SAMPLES, seed=n)
+        seconds, total = epoch_phases(n, LAYERS, BATCH, x, y, fast_path=fast_path)
+        seconds["loop and batching (rest)"] = total - sum(seconds.values())
+        columns[n] = (seconds, total)
+    phases = sorted(columns[qubits[-1]][0], key=lambda phase: -columns[qubits[-1]][0][phase])
+    print(f"\nProfile, {'fast path' if fast_path else 'PennyLane TorchLayer path'}: ms (share) of model building "
+          f"+ one epoch of {SAMPLES} samples")
+    print("| phase | " + " | ".join(f"{n} qubits" for n in qubits) + " |")
+    print("|---" * (len(qubits) + 1) + "|")
+    for phase in phases:
+        shares = [(columns[n][0][phase], columns[n][1]) for n in qubits]
+        cells = " | ".join(f"{value * 1e3:,.1f} ({value / total:.0%})" for value, total in shares)
+        print(f"| {phase} | {cells} |", flush=True)
+
+
 def plot(qubits: list[int], rates: dict[str, list[float]]) -> None:
     figure, axes = plt.subplots(figsize=(6, 4))
     for name, values in rates.items():
@@ -120,8 +143,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-largest", action="store_true", help="skip the one step at the guard's limit")
     parser.add_argument("--cap-gib", type=float, default=20.0, help="address-space cap for that step")
+    parser.add_argument("--profile", action="store_true", help="only print where an epoch's time goes, per qubit count")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.profile:
+        for fast_path in (True, False):
+            profile_table(args.qubits, fast_path)
+        return
     rates = qubit_table(args.qubits, args.repeats)
     dataset_table(args.sizes, args.repeats)
     if not args.skip_largest:

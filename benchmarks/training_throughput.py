@@ -31,6 +31,7 @@ from collections.abc import Callable
 import numpy as np
 import pennylane as qml
 import torch
+from profiling import PhaseTimers, print_phases
 from torch import nn
 from torch.nn import functional as F
 
@@ -132,31 +133,6 @@ def reference_model(n_qubits: int, layers: int, n_features: int) -> nn.Module:
     return nn.Sequential(nn.Linear(n_features, n_qubits), ScaledTanh(), quantum, nn.Linear(n_qubits, 2))
 
 
-class PhaseTimers:
-    """Seconds per training phase; the quantum block's forward is timed with module hooks."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = defaultdict(float)
-        self._quantum_started = 0.0
-
-    def watch(self, quantum: nn.Module) -> None:
-        """Time `quantum`'s forward passes (hooks return None, so outputs pass through unchanged)."""
-
-        def before(*_: object) -> None:
-            self._quantum_started = time.perf_counter()
-
-        def after(*_: object) -> None:
-            self.add("forward: quantum block", self._quantum_started)
-
-        quantum.register_forward_pre_hook(before)
-        quantum.register_forward_hook(after)
-
-    def add(self, phase: str, started: float) -> float:
-        now = time.perf_counter()
-        self.seconds[phase] += now - started
-        return now
-
-
 def train_epoch(model: nn.Module, x: np.ndarray, y: np.ndarray, batch: int, timers: PhaseTimers | None = None) -> float:
     """Seconds for one epoch of plain minibatch Adam: the loop every same-loop side runs."""
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
@@ -207,25 +183,29 @@ def side_runners(n_qubits: int, layers: int, batch: int) -> dict[str, Callable[[
     }
 
 
-def profile_fast_path(n_qubits: int, layers: int, batch: int, x: np.ndarray, y: np.ndarray) -> None:
-    """Where one fast-path epoch spends its time: phases by timers, then the top torch operators."""
-    train_epoch(build_model(qnas_config(n_qubits, layers, batch, x.shape[1])[0]), x, y, batch)  # warm-up
+def epoch_phases(
+    n_qubits: int, layers: int, batch: int, x: np.ndarray, y: np.ndarray, fast_path: bool = True
+) -> tuple[dict[str, float], float]:
+    """Seconds per phase of model building + one epoch (after a warm-up epoch), and their total."""
+    config = qnas_config(n_qubits, layers, batch, x.shape[1])[0]
+    train_epoch(build_model(config, fast_path=fast_path), x, y, batch)  # warm-up
     timers = PhaseTimers()
     started = time.perf_counter()
-    model = build_model(qnas_config(n_qubits, layers, batch, x.shape[1])[0])
-    timers.add("model building (compile the circuit)", started)
+    model = build_model(config, fast_path=fast_path)
+    building = "model building (compile the circuit)" if fast_path else "model building (QNode, TorchLayer)"
+    timers.add(building, started)
     timers.watch(model.quantum)
     total = train_epoch(model, x, y, batch, timers)
     seconds = dict(timers.seconds)
     seconds["forward: classical layers + loss"] = seconds.pop("forward: all") - seconds["forward: quantum block"]
-    epoch = total + seconds["model building (compile the circuit)"]
-    print(f"\nProfile, qnas fast path, {n_qubits} qubits: {epoch * 1e3:.1f} ms for model building + 1 epoch")
-    print("| phase | ms | share |")
-    print("|---|---|---|")
-    for phase, value in sorted(seconds.items(), key=lambda item: -item[1]):
-        print(f"| {phase} | {value * 1e3:.1f} | {value / epoch:.0%} |")
-    rest = epoch - sum(seconds.values())
-    print(f"| loop and batching (rest) | {rest * 1e3:.1f} | {rest / epoch:.0%} |")
+    return seconds, total + seconds[building]
+
+
+def profile_fast_path(n_qubits: int, layers: int, batch: int, x: np.ndarray, y: np.ndarray) -> None:
+    """Where one fast-path epoch spends its time: phases by timers, then the top torch operators."""
+    seconds, epoch = epoch_phases(n_qubits, layers, batch, x, y)
+    print_phases(f"Profile, qnas fast path, {n_qubits} qubits, model building + 1 epoch", seconds, epoch,
+                 rest="loop and batching (rest)")
 
     model = build_model(qnas_config(n_qubits, layers, batch, x.shape[1])[0])
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from profiling import print_phases
 
 from qnas.circuits import make_qnode
 from qnas.evaluation import make_model_config
@@ -131,12 +132,8 @@ def profile(task, batched_sets: int) -> None:
     states, timers["simulation (batched state vectors)"] = _timed(lambda: fast.circuit(angle_sets))
     energies, timers["energy <psi|H|psi>"] = _timed(lambda: fast.expectations(states))
     timers["backward"] = _timed(lambda: energies.sum().backward())[1]
-    total = sum(timers.values())
-    print(f"\nProfile, qnas fast batched, {batched_sets} angle sets, {total * 1e3:.1f} ms in all:")
-    print("| phase | ms | share |")
-    print("|---|---|---|")
-    for phase, value in sorted(timers.items(), key=lambda item: -item[1]):
-        print(f"| {phase} | {value * 1e3:.2f} | {value / total:.0%} |")
+    title = f"Profile, qnas fast batched, {batched_sets} angle sets with gradients"
+    print_phases(title, timers, sum(timers.values()), rest=None)
 
     qnode = make_qnode(ANSATZ, measurement=task.hamiltonian, reference_state=task.reference_state)
     few = random_angle_sets(fast, 50, 4)

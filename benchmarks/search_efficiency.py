@@ -1,0 +1,383 @@
+"""Search efficiency of random, TPE, NSGA-II and RL: evaluations to a target, the best score at a
+fixed budget, and the wall time on 2 workers (issue 7, point 3).
+
+Every proposer designs circuits in `qnas/CircuitDesign-v0`, as in `rl_vs_samplers.py`, and one
+evaluation is one environment step: the circuit so far is scored (gate tasks: its angles
+re-optimized; classification: the layer stack trained for the env's epochs).
+
+- random / tpe / nsga2: qnas' own samplers (`qnas.agents.make_sampler`, what `qnas search
+  --sampler` builds); each Optuna trial picks the action at slot k, define-by-run, until stop,
+  the target or the gate limit, and its value is the episode's return;
+- rl: MaskablePPO (sb3-contrib, `qnas.agents.rl_agent`'s PPO settings, shorter rollouts for small
+  budgets) learning for the whole budget; every training step counts.
+
+Counts (`--workers 1`, the default): each run is one process, sequential; printed per task and
+proposer: success over seeds, the evaluations to the first success (median over all seeds, a seed
+that never succeeded counting as more than the budget; range; per seed), and the median (and
+range) of the best metric seen within the budget.
+
+Wall time (`--workers 2`): the same budget on 2 workers, seconds per run. Samplers: 2 Ray tasks on
+a private local Ray, each running trials on one study in a shared Optuna journal file until it has
+spent half the budget; RL: MaskablePPO on 2 environments in SB3's SubprocVecEnv (forked). One-off
+start-up (ray.init, the Ray workers' imports, the env subprocesses) is measured apart from the
+runs. These runs count evaluations too (twice the first successful worker's own count).
+
+`--profile` prints where the time goes: evaluation (env steps: circuit building, simulation,
+angle optimization or training), proposer (ask/tell with storage, or the policy's forward passes
+and PPO updates), and Ray / subprocess overhead; with `--workers 1`, cProfile's top functions.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search_efficiency.py --tasks bell ghz3 iris wine --seeds 5
+    OMP_NUM_THREADS=1 flock /tmp/qnas-heavy.lock .venv/bin/python benchmarks/search_efficiency.py \\
+        --tasks bell ghz3 iris wine --seeds 5 --workers 2 --profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import math
+import operator
+import pstats
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import optuna
+import torch
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+from profiling import PhaseTimers, print_phases
+from sb3_contrib import MaskablePPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+from qnas.agents import make_sampler
+from qnas.agents.rl_agent import DEFAULT_PPO
+from qnas.envs import CIRCUIT_DESIGN_ID
+from qnas.envs.scoring import CHEMICAL_ACCURACY
+
+HAMILTONIANS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "hamiltonians"
+PROPOSERS = ("random", "tpe", "nsga2", "rl")
+METRICS: dict[str, tuple[Callable[[float, float], bool], Callable[..., float]]] = {
+    "fidelity": (operator.gt, max),
+    "energy_error": (operator.le, min),
+    "val_accuracy": (lambda value, target: value >= target - 1e-6, max),  # accuracies are float32
+}
+"""The metric a task's target applies to: (reached(value, target), which of two values is better)."""
+ROLLOUT = "rollout (env steps + policy + IPC)"
+EVALUATION = "evaluation (env steps)"
+STARTUP = "start-up: env subprocesses"
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A task in the design env, its target and the evaluation budget of one run."""
+
+    task: dict[str, Any]
+    env: dict[str, Any]
+    metric: str
+    target: float
+    budget: int
+
+    def reached(self, value: float) -> bool:
+        return METRICS[self.metric][0](value, self.target)
+
+    def make_env(self) -> gym.Env:
+        import qnas.envs  # noqa: F401  (registers the env id where this runs: Ray workers unpickle this by value)
+
+        threshold = {"threshold": self.target} if self.metric == "val_accuracy" else {}
+        return gym.make(CIRCUIT_DESIGN_ID, task=self.task, **self.env, **threshold)
+
+
+QAS_GYM = {"gate_set": "qas-gym", "max_gates": 20}
+BENCHMARKS = {
+    "bell": Benchmark({"name": "bell"}, QAS_GYM, "fidelity", 0.95, 1000),
+    "ghz3": Benchmark({"name": "ghz", "n": 3}, QAS_GYM, "fidelity", 0.95, 4000),
+    "h2": Benchmark({"name": "h2"}, {"gate_set": "space", "max_gates": 20}, "energy_error", CHEMICAL_ACCURACY, 2000),
+    "lih": Benchmark(
+        {"name": "npz", "path": str(HAMILTONIANS / "lih_4q_parity_1.2A.npz")},
+        {"gate_set": "space", "max_gates": 20},
+        "energy_error",
+        CHEMICAL_ACCURACY,
+        3000,
+    ),
+    # Classification targets, fixed before the table was run: see BENCHMARKS.md.
+    "iris": Benchmark({"name": "iris"}, {}, "val_accuracy", 0.9, 200),
+    "wine": Benchmark({"name": "wine"}, {}, "val_accuracy", 0.9, 200),
+}
+
+
+class Tally(gym.Wrapper):
+    """Counts evaluations (steps), the first one that met the target and the best metric, within
+    `budget`; also the seconds spent inside the environment (steps and resets)."""
+
+    def __init__(self, env: gym.Env, bench: Benchmark) -> None:
+        super().__init__(env)
+        self.bench = bench
+        self.evaluations = 0
+        self.first_success: int | None = None
+        self.best: float | None = None
+        self.env_seconds = 0.0
+
+    def reset(self, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        out = self.env.reset(**kwargs)
+        self.env_seconds += time.perf_counter() - started
+        return out
+
+    def step(self, action: Any) -> Any:
+        started = time.perf_counter()
+        out = self.env.step(action)
+        self.env_seconds += time.perf_counter() - started
+        self.evaluations += 1
+        value = out[4].get(self.bench.metric)
+        if value is not None and self.evaluations <= self.bench.budget:
+            self.best = value if self.best is None else METRICS[self.bench.metric][1](self.best, value)
+            if self.first_success is None and self.bench.reached(value):
+                self.first_success = self.evaluations
+        return out
+
+    def action_masks(self) -> np.ndarray:
+        return self.env.unwrapped.action_masks()
+
+    def outcome(self) -> dict[str, Any]:
+        return {"first_success": self.first_success, "best": self.best, "env_seconds": self.env_seconds}
+
+
+def play_trials(study: optuna.Study, env: Tally, seed: int, evaluations: int, timers: PhaseTimers) -> None:
+    """Run trials (one episode each, the action at slot k a define-by-run parameter) until `env`
+    has spent `evaluations` steps; `timers` gets the proposer's share (ask, suggest, tell)."""
+    episode = 0
+    while env.evaluations < evaluations:
+        mark = time.perf_counter()
+        trial = study.ask()
+        mark = timers.add("proposer: ask/tell", mark)
+        env.reset(seed=seed * 1_000_003 + episode)
+        episode += 1
+        total, slot, done = 0.0, 0, False
+        while not done and env.evaluations < evaluations:
+            mark = time.perf_counter()
+            action = trial.suggest_int(f"slot{slot}", 0, int(env.action_space.n) - 1)
+            mark = timers.add("proposer: ask/tell", mark)
+            _, reward, terminated, truncated, _ = env.step(action)
+            total += float(reward)
+            slot += 1
+            done = terminated or truncated
+        mark = time.perf_counter()
+        study.tell(trial, total)
+        timers.add("proposer: ask/tell", mark)
+
+
+def ppo_settings(budget: int, n_envs: int) -> dict[str, Any]:
+    """The agent's PPO settings, with rollouts short enough for at least ~8 updates in `budget`."""
+    rollout = int(min(DEFAULT_PPO["n_steps"], max(16, 2 ** math.floor(math.log2(max(1, budget // 8))))))
+    return {**DEFAULT_PPO, "n_steps": rollout // n_envs, "batch_size": min(DEFAULT_PPO["batch_size"], rollout)}
+
+
+class PPOTimer(BaseCallback):
+    """Splits `learn` into rollouts (env steps, policy forward passes, vec-env IPC) and PPO updates."""
+
+    def __init__(self, timers: PhaseTimers) -> None:
+        super().__init__()
+        self.timers = timers
+        self._mark = 0.0
+
+    def _on_training_start(self) -> None:
+        self._mark = time.perf_counter()
+
+    def _on_rollout_start(self) -> None:
+        self._mark = self.timers.add("proposer: PPO update", self._mark)
+
+    def _on_rollout_end(self) -> None:
+        self._mark = self.timers.add(ROLLOUT, self._mark)
+
+    def _on_training_end(self) -> None:
+        self.timers.add("proposer: PPO update", self._mark)
+
+    def _on_step(self) -> bool:
+        return True
+
+
+def run_rl(bench: Benchmark, seed: int, n_envs: int, timers: PhaseTimers) -> list[dict[str, Any]]:
+    """MaskablePPO learning for `bench.budget` steps on `n_envs` environments (subprocesses when 2+)."""
+    mark = time.perf_counter()
+    factories = [lambda: Tally(bench.make_env(), bench) for _ in range(n_envs)]
+    # fork: the subprocesses inherit this process' imports instead of paying them again
+    env = SubprocVecEnv(factories, start_method="fork") if n_envs > 1 else DummyVecEnv(factories)
+    mark = timers.add(STARTUP, mark)
+    model = MaskablePPO("MlpPolicy", env, seed=seed, verbose=0, **ppo_settings(bench.budget, n_envs))
+    timers.add("proposer: PPO set-up", mark)
+    model.learn(total_timesteps=bench.budget, callback=PPOTimer(timers))
+    outcomes = env.env_method("outcome")
+    env.close()
+    return outcomes
+
+
+def run_sampler(bench: Benchmark, sampler: str, seed: int, timers: PhaseTimers) -> dict[str, Any]:
+    """One sampler, one process: trials until the budget is spent."""
+    env = Tally(bench.make_env(), bench)
+    study = optuna.create_study(direction="maximize", sampler=make_sampler(sampler, seed, bench.budget))
+    play_trials(study, env, seed, bench.budget, timers)
+    return env.outcome()
+
+
+def sampler_worker(bench: Benchmark, sampler: str, seed: int, worker: int, journal: str) -> dict[str, Any]:
+    """A Ray task: trials on the shared study until this worker has spent half the budget."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    timers = PhaseTimers()
+    storage = JournalStorage(JournalFileBackend(journal))
+    seed = seed * 1000 + worker  # the two workers must not draw the same random trials
+    sampler_object = make_sampler(sampler, seed, bench.budget)
+    study = optuna.load_study(study_name="efficiency", storage=storage, sampler=sampler_object)
+    env = Tally(bench.make_env(), bench)
+    timers.add("worker set-up: load the study, build the env", started)
+    play_trials(study, env, seed, bench.budget // 2, timers)
+    return {**env.outcome(), **timers.seconds, "busy": time.perf_counter() - started}
+
+
+class RayPair:
+    """A private local Ray with 2 worker slots, warmed up, running a sampler's trials on both."""
+
+    def __init__(self, timers: PhaseTimers) -> None:
+        import ray
+
+        from qnas.ray_executor import WORKER_ENV, connect
+
+        mark = time.perf_counter()
+        connect(None, 2)
+        mark = timers.add("start-up: ray.init", mark)
+        # Workers import this script's modules (profiling, this one) from benchmarks/; one
+        # runtime_env for both functions, so the warmed-up workers are the ones that run trials.
+        options = {"num_cpus": 1, "runtime_env": {"env_vars": {**WORKER_ENV, "PYTHONPATH": str(Path(__file__).parent)}}}
+        self._worker = ray.remote(**options)(sampler_worker)
+        self.run(Benchmark(**{**BENCHMARKS["bell"].__dict__, "budget": 4}), "random", 0, PhaseTimers())
+        timers.add("start-up: Ray workers' imports and first env", mark)
+
+    def run(self, bench: Benchmark, sampler: str, seed: int, timers: PhaseTimers) -> list[dict[str, Any]]:
+        """Both workers on one study (an Optuna journal file); returns each worker's outcome."""
+        import ray
+
+        with tempfile.TemporaryDirectory() as folder:
+            journal = str(Path(folder) / "study.log")
+            storage = JournalStorage(JournalFileBackend(journal))
+            optuna.create_study(study_name="efficiency", storage=storage, direction="maximize")
+            mark = time.perf_counter()
+            outcomes = ray.get([self._worker.remote(bench, sampler, seed, worker, journal) for worker in range(2)])
+            wall = time.perf_counter() - mark
+        for phase in ("proposer: ask/tell", "worker set-up: load the study, build the env"):
+            timers.seconds[phase] += sum(o.get(phase, 0.0) for o in outcomes) / 2
+        timers.seconds["Ray dispatch + set-up (wall - busiest worker)"] += wall - max(o["busy"] for o in outcomes)
+        return outcomes
+
+
+def one_run(
+    bench: Benchmark, proposer: str, seed: int, workers: int, pair: RayPair | None, timers: PhaseTimers
+) -> tuple[dict[str, Any], float]:
+    """(outcome, wall seconds) of one run on `workers` (samplers: on `pair`). With 2 workers the
+    outcome merges both workers' records; their evaluations to the target are counted as twice
+    the first worker's own count (they run at the same pace)."""
+    started, startup = time.perf_counter(), timers.seconds.get(STARTUP, 0.0)
+    if proposer == "rl":
+        outcomes = run_rl(bench, seed, workers, timers)
+    elif pair is not None:
+        outcomes = pair.run(bench, proposer, seed, timers)
+    else:
+        outcomes = [run_sampler(bench, proposer, seed, timers)]
+    wall = time.perf_counter() - started - (timers.seconds.get(STARTUP, 0.0) - startup)
+    env_seconds = sum(o["env_seconds"] for o in outcomes)
+    timers.seconds[EVALUATION] += env_seconds / workers  # the workers step in parallel
+    if proposer == "rl":  # the rollout's env steps are charged to evaluation
+        timers.seconds["proposer: policy forward + vec-env IPC"] += timers.seconds.pop(ROLLOUT) - env_seconds / workers
+    reached = [o["first_success"] for o in outcomes if o["first_success"] is not None]
+    bests = [o["best"] for o in outcomes if o["best"] is not None]
+    better = METRICS[bench.metric][1]
+    merged = {
+        # with 2 workers, evaluations of both are counted up to the first success of either
+        "first_success": min(reached) * len(outcomes) if reached else None,
+        "best": better(bests) if bests else None,
+    }
+    return merged, wall
+
+
+def spread(values: list[float], fmt: str) -> str:
+    """Median (min-max); infinite values (target not reached) print as "–"."""
+    if not values:
+        return "–"
+    cells = [f"{v:{fmt}}" if math.isfinite(v) else "–" for v in (statistics.median(values), min(values), max(values))]
+    return f"{cells[0]} ({cells[1]} to {cells[2]})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=list(BENCHMARKS), choices=list(BENCHMARKS))
+    parser.add_argument("--proposers", nargs="+", default=list(PROPOSERS), choices=PROPOSERS)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--budget", type=int, default=None, help="evaluations per run (default: the task's)")
+    parser.add_argument("--workers", type=int, default=1, choices=(1, 2))
+    parser.add_argument("--profile", action="store_true", help="print where the time goes, per task")
+    args = parser.parse_args()
+    if args.seeds < 1 or (args.budget is not None and args.budget < 2):
+        parser.error(f"--seeds {args.seeds} must be at least 1 and --budget {args.budget} at least 2 (one step per worker)")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    torch.set_num_threads(1)
+    startup = PhaseTimers()
+    pair = RayPair(startup) if args.workers == 2 and set(args.proposers) - {"rl"} else None
+    if startup.seconds:
+        print("one-off start-up: " + ", ".join(f"{k} {v:.1f} s" for k, v in startup.seconds.items()) + "\n")
+
+    for name in args.tasks:
+        bench = BENCHMARKS[name]
+        if args.budget is not None:
+            bench = Benchmark(bench.task, bench.env, bench.metric, bench.target, args.budget)
+        sign = {"fidelity": ">", "energy_error": "<=", "val_accuracy": ">="}[bench.metric]
+        print(f"### {name}: {bench.task}, target {bench.metric} {sign} {bench.target:g}, budget {bench.budget} "
+              f"evaluations, seeds 0-{args.seeds - 1}, {args.workers} worker(s)\n")
+        print("| proposer | success | evaluations to target: median over all seeds (range; – = not reached) "
+              f"| per seed | best {bench.metric} at the budget: median (range) | wall s per run: median (range) |")
+        print("|---|---|---|---|---|---|")
+        profiles: dict[str, tuple[PhaseTimers, float]] = {}
+        for proposer in args.proposers:
+            timers, runs, walls = PhaseTimers(), [], []
+            profiler = cProfile.Profile() if args.profile and args.workers == 1 else None
+            for seed in range(args.seeds):
+                if profiler:
+                    profiler.enable()
+                outcome, wall = one_run(bench, proposer, seed, args.workers, pair, timers)
+                if profiler:
+                    profiler.disable()
+                runs.append(outcome)
+                walls.append(wall)
+            profiles[proposer] = (timers, sum(walls))
+            # a seed that never reached the target counts as more than the budget
+            reached = [math.inf if r["first_success"] is None else r["first_success"] for r in runs]
+            bests = [r["best"] for r in runs if r["best"] is not None]
+            fmt = ".2e" if bench.metric == "energy_error" else ".3f"
+            per_seed = ", ".join("–" if math.isinf(v) else str(v) for v in reached)
+            successes = f"{sum(map(math.isfinite, reached))}/{len(runs)}"
+            print(f"| {proposer} | {successes} | {spread(reached, 'g')} | {per_seed} | {spread(bests, fmt)} | "
+                  f"{spread(walls, '.1f')} |", flush=True)
+            if profiler:
+                stats = pstats.Stats(profiler)
+                stats.sort_stats("tottime")
+                print(f"\ncProfile, {name}, {proposer}: functions by own time")
+                stats.print_stats(8)
+        if args.profile:
+            for proposer, (timers, total) in profiles.items():
+                seconds = dict(timers.seconds)
+                startup = seconds.pop(STARTUP, 0.0)
+                outside = f" (+ {startup:.1f} s of env subprocess start-up, not in the wall time)" if startup else ""
+                title = f"Profile, {name}, {proposer}, {args.seeds} runs on {args.workers} worker(s){outside}"
+                print_phases(title, seconds, total)
+        print()
+
+
+if __name__ == "__main__":
+    main()

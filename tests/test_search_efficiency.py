@@ -1,0 +1,61 @@
+"""benchmarks/search_efficiency.py: what it counts, and a one-seed run of every proposer."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture()
+def efficiency(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS_DIR))
+    import search_efficiency
+
+    return search_efficiency
+
+
+def _bell_run(efficiency, budget: int):
+    bench = efficiency.Benchmark(**{**efficiency.BENCHMARKS["bell"].__dict__, "budget": budget})
+    env = efficiency.Tally(bench.make_env(), bench)
+    labels = [action.label for action in env.unwrapped.actions]
+    env.reset(seed=0)
+    for label in ("Z0", "H0", "CNOT0,1"):  # the Bell state at the third evaluation
+        env.step(labels.index(label))
+    return env
+
+
+def test_tally_records_the_first_evaluation_that_meets_the_target(efficiency) -> None:
+    env = _bell_run(efficiency, budget=10)
+    assert env.evaluations == 3
+    assert env.first_success == 3
+    assert env.best == pytest.approx(1.0)
+
+
+def test_tally_ignores_evaluations_past_the_budget(efficiency) -> None:
+    env = _bell_run(efficiency, budget=2)
+    assert env.evaluations == 3
+    assert env.first_success is None
+    assert env.best == pytest.approx(0.5)  # H0|00>: half the Bell state
+
+
+@pytest.mark.slow  # a subprocess that imports torch, PennyLane and SB3: ~20 s on an idle 2-core machine
+def test_one_seed_of_every_proposer_prints_a_row(tmp_path: Path) -> None:
+    command = [sys.executable, str(BENCHMARKS_DIR / "search_efficiency.py"), "--tasks", "bell", "--seeds", "1",
+               "--budget", "40"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=True).stdout
+    rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ") and "/1 |" in line}
+    assert set(rows) == {"random", "tpe", "nsga2", "rl"}
+
+
+def test_a_budget_below_one_step_per_worker_is_refused() -> None:
+    command = [sys.executable, str(BENCHMARKS_DIR / "search_efficiency.py"), "--budget", "1"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert "--budget 1 at least 2" in result.stderr
