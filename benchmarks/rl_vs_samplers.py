@@ -142,7 +142,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--threshold", type=float, default=0.95)
     parser.add_argument("--proposers", default="rl,tpe,random")
-    parser.add_argument("--gate-set", default="qas-gym", choices=("qas-gym", "space"))
+    parser.add_argument("--gate-set", default="qas-gym", choices=("qas-gym", "space", "blocks"))
     parser.add_argument("--space", default=None, help="search space name or YAML path (default: the task kind's)")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)

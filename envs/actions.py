@@ -4,6 +4,10 @@ One declaration serves both proposers: the gates an RL agent may place are the o
 layers could use (its `rotations` and `entangling_gate` choices), so an Optuna search and an RL
 search over the same space explore the same gate vocabulary. `gate_set="qas-gym"` instead gives
 the fixed gate set of Kuo et al. 2021 (arXiv:2104.07715), for comparison with published results.
+`gate_set="blocks"` keeps the space's gates but places each entangling gate as a block, followed
+by the space's rotations on both of its wires: a lone CNOT between fixed rotations often changes
+the energy by nothing until two more CNOTs follow (a reward with no slope), while a block's own
+trainable rotations let each one be scored at its best.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from qnas.errors import QnasError, not_allowed
 from qnas.search_spaces import SearchSpace
 from qnas.spec import ROTATION_GATES, GateSpec, LayerSpec
 
-GATE_SETS = ("space", "qas-gym")
+GATE_SETS = ("space", "qas-gym", "blocks")
 CONNECTIVITIES = ("all", "linear")
 SELF_INVERSE = frozenset({"H", "X", "Y", "Z", "CNOT", "CZ"})
 """Gates that undo themselves: placing one right after an identical one is masked."""
@@ -32,12 +36,20 @@ QAS_GYM_SINGLE = (("X", None), ("Y", None), ("Z", None), ("H", None), ("RZ", mat
 
 @dataclass(frozen=True)
 class Action:
-    """One discrete action: add a gate, add a layer, switch on data re-uploading, or stop."""
+    """One discrete action: add a gate (or a block: a gate and the rotations after it), add a
+    layer, switch on data re-uploading, or stop."""
 
     kind: str
     label: str
     gate: GateSpec | None = None
     layer: LayerSpec | None = None
+    then: tuple[GateSpec, ...] = ()
+    """Gates placed right after `gate`, in one step (a block)."""
+
+    @property
+    def gates(self) -> tuple[GateSpec, ...]:
+        """The gates the action places, in order (none for a layer, re-upload or stop)."""
+        return () if self.gate is None else (self.gate, *self.then)
 
     @property
     def two_qubit(self) -> bool:
@@ -98,7 +110,7 @@ def _entangling_gates(space: SearchSpace) -> list[str]:
 def gate_actions(
     space: SearchSpace, n_qubits: int, gate_set: str, connectivity: str | Sequence[Sequence[int]]
 ) -> tuple[Action, ...]:
-    """Single-qubit actions per wire, then two-qubit actions per allowed pair, then stop."""
+    """Single-qubit actions per wire, then two-qubit actions (or blocks) per allowed pair, then stop."""
     if gate_set not in GATE_SETS:
         raise QnasError(not_allowed("gate_set", gate_set, GATE_SETS))
     pairs = wire_pairs(connectivity, n_qubits) if n_qubits > 1 else []
@@ -113,12 +125,18 @@ def gate_actions(
     for name in entangling:
         for control, target in pairs:
             if name not in SYMMETRIC or control < target:
-                actions.append(_gate_action(GateSpec(name, (control, target))))
+                gate = GateSpec(name, (control, target))
+                then = (
+                    tuple(GateSpec(rotation, (wire,)) for wire in (control, target) for rotation, _ in single)
+                    if gate_set == "blocks" else ()
+                )
+                actions.append(_gate_action(gate, then))
     return (*actions, STOP)
 
 
-def _gate_action(gate: GateSpec) -> Action:
-    return Action("gate", gate.summary(), gate=gate)
+def _gate_action(gate: GateSpec, then: tuple[GateSpec, ...] = ()) -> Action:
+    label = " ".join(g.summary() for g in (gate, *then))
+    return Action("block" if then else "gate", f"[{label}]" if then else label, gate=gate, then=then)
 
 
 def layer_actions(space: SearchSpace, reupload: bool) -> tuple[Action, ...]:

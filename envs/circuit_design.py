@@ -7,8 +7,11 @@ Actions (`Discrete(n)`, listed with labels in `env.unwrapped.actions`):
 - state preparation and VQE (gate level), `gate_set="space"`: a rotation (RX/RY/RZ, trainable
   angle) on each wire for every axis in the space's `rotations` choices; each entangling gate in
   the space's `entangling_gate` choices on every pair `connectivity` allows (ordered pairs, one
-  per unordered pair for the symmetric CZ); then stop. `gate_set="qas-gym"`: X, Y, Z, H and
-  RZ(pi/4) on each wire, CNOT on every allowed ordered pair, then stop (Kuo et al. 2021).
+  per unordered pair for the symmetric CZ); then stop. `gate_set="blocks"`: the same, but each
+  entangling action places a block, the gate followed by every rotation axis on both of its wires
+  (`[CNOT0,1 RY0 RY1]`); a block counts its gates in "n_gates" and one in "n_two_qubit".
+  `gate_set="qas-gym"`: X, Y, Z, H and RZ(pi/4) on each wire, CNOT on every allowed ordered
+  pair, then stop (Kuo et al. 2021).
 - classification: one action per layer (rotations, entangler, entangling gate) the space allows;
   "re-upload" (switches on `encoding.reupload`: the data is encoded again before every layer
   after the first) when the space and the base spec's encoding allow it; then stop.
@@ -214,7 +217,7 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
         for index, action in enumerate(self.actions[:stop]):
             if action.kind == "reupload":
                 mask[index] = bool(self._layers) and not self._reupload
-            elif action.gate is not None and last is not None and last.gate == action.gate:
+            elif action.kind == "gate" and last is not None and last.gates == action.gates:
                 mask[index] = action.gate.name not in SELF_INVERSE
             else:
                 mask[index] = True
@@ -227,13 +230,13 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
         if self.task.kind == "classification":
             encoding = replace(self.base_spec.encoding, reupload=self._reupload)
             return replace(self.base_spec, encoding=encoding, layers=tuple(self._layers), gates=())
-        gates = tuple(self.actions[i].gate for i in self._slots)
+        gates = tuple(gate for i in self._slots for gate in self.actions[i].gates)
         return replace(self.base_spec, layers=(), gates=gates)
 
     def _apply(self, action: Action) -> dict[str, float]:
         """Add the action's block and return the new metrics."""
         if action.gate is not None:
-            return self._circuit.add(action.gate, self.np_random)
+            return self._circuit.add(action.gates, self.np_random)
         if action.kind == "reupload":
             self._reupload = True
         else:
@@ -259,7 +262,7 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
         blocks = [self.actions[i] for i in self._slots]
         info: dict[str, Any] = {
             **self._metrics,
-            "n_gates": len(blocks),
+            "n_gates": sum(len(block.gates) or 1 for block in blocks),
             "n_two_qubit": sum(block.two_qubit for block in blocks),
             "action": None if action is None else action.label,
             "invalid_action": invalid,

@@ -12,7 +12,7 @@ same code `qnas.evaluation` uses; that is seconds per step.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -118,11 +118,13 @@ class CircuitScorer:
         self.angles = np.zeros(0)
         return self._metrics(self.circuit.value_and_grad(None, self.observable)[0])
 
-    def add(self, gate: GateSpec, rng: np.random.Generator) -> dict[str, float]:
-        """Append `gate`, re-optimize every angle (random draws from `rng`), return the metrics."""
-        self.circuit.append(gate)
-        if gate.trainable:
-            self.angles = np.append(self.angles, rng.uniform(-NEW_ANGLE_SPREAD, NEW_ANGLE_SPREAD))
+    def add(self, gates: Sequence[GateSpec], rng: np.random.Generator) -> dict[str, float]:
+        """Append `gates` (one gate, or a block), re-optimize every angle (random draws from `rng`),
+        return the metrics."""
+        for gate in gates:
+            self.circuit.append(gate)
+            if gate.trainable:
+                self.angles = np.append(self.angles, rng.uniform(-NEW_ANGLE_SPREAD, NEW_ANGLE_SPREAD))
         if self.circuit.n_trainable == 0:
             return self._metrics(self.circuit.value_and_grad(None, self.observable)[0])
 

@@ -301,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--timesteps", type=int, default=20_000)
     train.add_argument("--n-envs", type=int, default=2, help="environments stepped in parallel processes")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--gate-set", help="space (default) or qas-gym (X, Y, Z, H, RZ(pi/4), CNOT)")
+    train.add_argument("--gate-set", help="space (default), blocks (each entangling gate with rotations on its wires) or qas-gym (X, Y, Z, H, RZ(pi/4), CNOT)")
     train.add_argument("--max-gates", type=int, help="gate (or layer) limit per episode")
     train.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE", help="env option, e.g. gate_cost=0.02")
     train.add_argument("--out", required=True, help="agent folder to write")

@@ -195,6 +195,24 @@ def test_a_three_cnot_lih_circuit_reaches_chemical_accuracy_through_the_env():
 
 
 @pytest.mark.skipif(not Path(LIH_12["path"]).is_file(), reason="needs ../shared/benchmarks/hamiltonians")
+def test_blocks_place_each_entangling_gate_with_rotations_on_its_wires():
+    """gate_set="blocks": the same 3-CNOT LiH circuit in 7 actions; the built spec holds every gate."""
+    env = make(task=LIH_12, space=RY_CNOT_SPACE, gate_set="blocks")
+    labels = [action.label for action in env.actions]
+    assert labels[:4] == ["RY0", "RY1", "RY2", "RY3"] and "[CNOT3,2 RY3 RY2]" in labels and labels[-1] == "stop"
+    assert len(labels) == 4 + 12 + 1  # rotations, a block per ordered pair, stop
+    env.reset(seed=0)
+    for label in ("RY0", "RY1", "RY2", "RY3", "[CNOT3,2 RY3 RY2]", "[CNOT1,2 RY1 RY2]", "[CNOT2,0 RY2 RY0]"):
+        _, _, terminated, _, info = act(env, label)
+    assert terminated and info["energy_error"] <= CHEMICAL_ACCURACY
+    assert (info["n_gates"], info["n_two_qubit"]) == (13, 3)
+    assert tuple(gate["name"] + ",".join(map(str, gate["wires"])) for gate in info["spec"]["gates"]) == LIH_3_CNOTS
+    env.reset(seed=0)
+    act(env, "[CNOT3,2 RY3 RY2]")
+    assert env.action_masks()[labels.index("[CNOT3,2 RY3 RY2]")]  # a block is not self-inverse
+
+
+@pytest.mark.skipif(not Path(LIH_12["path"]).is_file(), reason="needs ../shared/benchmarks/hamiltonians")
 def test_the_vqe_score_is_clipped_at_the_reference_states():
     env = make(task=LIH_12, space=RY_CNOT_SPACE, angle_restarts=0)
     _, info = env.reset(seed=0)
