@@ -24,6 +24,9 @@ of the hardware-efficient ansatz it is compared with, RY and CNOT (`benchmarks/s
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/rl_vs_samplers.py --task npz \\
         --task-arg path=../shared/benchmarks/hamiltonians/lih_4q_parity_2.2A.npz --gate-set space \\
         --space benchmarks/spaces/vqe_ry_cnot.yaml --budget 3000
+
+`--gate-set blocks` places each CNOT with an RY on both of its wires in one action (the
+environment's block actions), which is what reaches LiH in fewer than 6 CNOTs.
 """
 
 from __future__ import annotations
