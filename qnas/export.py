@@ -232,18 +232,18 @@ def _export_readout(spec: CandidateSpec, source: Mapping[str, Any], given: Any) 
     """The readout calibration of the noisy device in `source` (None for other devices), checked against it."""
     from qnas.devices import DeviceConfig
 
-    device = source.get("device")
-    if device is None or DeviceConfig.from_dict(device).name != "noisy":
+    scored_on = source.get("device")
+    device = None if scored_on is None else DeviceConfig.from_dict(scored_on)
+    if device is None or device.name != "noisy":
         if given is not None:
             raise ExportError(
-                f"readout_calibration was given, but the model was scored on {device!r}, not on a noisy device; "
+                f"readout_calibration was given, but the model was scored on {scored_on!r}, not on a noisy device; "
                 "pass source={'device': {'name': 'noisy', 'options': {'calibration': ...}}} or leave it out."
             )
         return None
     from qnas.mitigation.readout_calibration import ReadoutCalibration
     from qnas.noise_model import spec_readout
 
-    device = DeviceConfig.from_dict(device)
     if given is not None:
         stored = given.to_dict() if isinstance(given, ReadoutCalibration) else given
         device = DeviceConfig("noisy", {**device.options, "readout_calibration": stored})
