@@ -261,6 +261,8 @@ def test_a_corrupted_or_mismatched_readout_calibration_is_refused(h2_export, tmp
     assert load(out, device=garnet, remeasure_readout=True).readout_mitigation == "measured"
     with pytest.raises(ExportError, match="readout_mitigation = 'yes' must be"):
         load(out, device=MANILA, readout_mitigation="yes")
+    with pytest.raises(ExportError, match="remeasure_readout = 'no' must be True or False"):
+        load(out, device=MANILA, remeasure_readout="no")
     manifest = json.loads((out / MANIFEST).read_text())
     assert READOUT in manifest["files"]
 
