@@ -33,6 +33,14 @@ def slow_space(tmp_path: Path, tiny_space: str) -> str:
     return str(path)
 
 
+@pytest.fixture
+def distinct_slow_space(tmp_path: Path, wide_space: str) -> str:
+    """Every trial a new candidate (none reused from the cache) that trains for seconds."""
+    path = tmp_path / "distinct_slow.yaml"
+    path.write_text(Path(wide_space).read_text().replace("epochs: 1", "epochs: 150"))
+    return str(path)
+
+
 def _busy_worker_pids() -> list[int]:
     """PIDs of Ray workers inside EvalWorker.evaluate (Ray titles busy processes by method)."""
     out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
@@ -87,23 +95,27 @@ def test_timeout_fails_the_trial_and_frees_its_worker(local_ray) -> None:
         executor.shutdown()
 
 
-def test_driver_killed_then_resumed_keeps_every_finished_trial(tmp_path: Path, slow_space: str, storage: str) -> None:
-    command = [sys.executable, "-m", "qnas.cli", "search", "--space", slow_space, "--workers", "0",
-               "--storage", storage, "--study", "r", "--task", "moons", "--task-arg", "n_samples=120"]
+def test_driver_killed_then_resumed_keeps_every_finished_trial(distinct_slow_space: str, storage: str) -> None:
+    # Distinct, unpruned candidates: a reused or pruned trial can finish between two polls, and
+    # the driver could then end the search before it is caught with a trial running.
+    command = [sys.executable, "-m", "qnas.cli", "search", "--space", distinct_slow_space, "--workers", "0",
+               "--pruner", "none", "--storage", storage, "--study", "r", "--task", "moons", "--task-arg", "n_samples=120"]
     driver = subprocess.Popen([*command, "--trials", "4"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    caught_mid_trial = False
     try:
-        end = time.monotonic() + 120
-        while time.monotonic() < end:
-            time.sleep(0.5)
+        end = time.monotonic() + 180
+        while not caught_mid_trial and time.monotonic() < end and driver.poll() is None:
+            time.sleep(0.2)
             try:
                 trials = optuna.load_study(study_name="r", storage=storage).trials
             except KeyError:
                 continue
-            if sum(t.state == TrialState.COMPLETE for t in trials) >= 1 and any(t.state == TrialState.RUNNING for t in trials):
-                break
+            states = [t.state for t in trials]
+            caught_mid_trial = TrialState.COMPLETE in states and TrialState.RUNNING in states
         driver.send_signal(signal.SIGKILL)
     finally:
         driver.wait(timeout=30)
+    assert caught_mid_trial, "the driver was never seen with one trial finished and another running"
     before = {t.number: t.value for t in optuna.load_study(study_name="r", storage=storage).trials
               if t.state == TrialState.COMPLETE}
     assert before, "the driver was killed before any trial finished"
