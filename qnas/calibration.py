@@ -40,9 +40,10 @@ import yaml
 from qnas.errors import DeviceError, not_allowed
 
 SCHEMA = "qnas.calibration/1"
-SHIPPED_CALIBRATIONS = ("ibm_manila", "iqm_garnet", "ionq_harmony")
-"""Calibration files inside the package: 5-qubit IBM transmons (line), 20-qubit IQM transmons
-(square lattice), 11-qubit IonQ trapped ions (all-to-all)."""
+SHIPPED_CALIBRATIONS = ("ibm_manila", "ibm_perth", "iqm_garnet", "ionq_harmony")
+"""Calibration files inside the package: 5-qubit IBM transmons (line), 7-qubit IBM transmons
+(H-shaped; readout error 3% on average), 20-qubit IQM transmons (square lattice), 11-qubit IonQ
+trapped ions (all-to-all)."""
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _TOP_KEYS = ("schema", "name", "technology", "source", "qubits", "couplers")

@@ -27,9 +27,10 @@ def _tiny() -> dict:
 
 def test_shipped_devices_differ_in_size_technology_and_connectivity():
     devices = {name: load_calibration(name) for name in SHIPPED_CALIBRATIONS}
-    assert {name: d.n_qubits for name, d in devices.items()} == {"ibm_manila": 5, "iqm_garnet": 20, "ionq_harmony": 11}
+    assert {name: d.n_qubits for name, d in devices.items()} == {"ibm_manila": 5, "ibm_perth": 7, "iqm_garnet": 20, "ionq_harmony": 11}
     assert len({d.technology.split(" (")[0] for d in devices.values()}) == 2  # superconducting and trapped ion
     assert len(devices["ibm_manila"].couplers) == 4  # a line
+    assert len(devices["ibm_perth"].couplers) == 6  # an H: a tree on 7 qubits
     assert len(devices["iqm_garnet"].couplers) == 30  # a square lattice
     assert len(devices["ionq_harmony"].couplers) == 11 * 10 // 2  # all to all
     for name, device in devices.items():
@@ -44,6 +45,15 @@ def test_manila_numbers_are_the_published_calibration():
     assert manila.qubits[0].readout_error == pytest.approx(0.0353)
     assert manila.coupler(1, 0).gate_error_2q == pytest.approx(0.008828, abs=1e-6)
     assert manila.neighbors()[1] == [0, 2]
+
+
+def test_perth_numbers_are_the_published_calibration():
+    perth = load_calibration("ibm_perth")
+    assert perth.qubits[5].readout_error == pytest.approx(0.0431)  # props_perth.json, the worst qubit
+    assert perth.coupler(5, 4).gate_error_2q == pytest.approx(0.016971, abs=1e-6)  # cx4_5 and cx5_4 averaged
+    mean_readout = sum(q.readout_error for q in perth.qubits) / perth.n_qubits
+    assert mean_readout == pytest.approx(0.03, abs=0.001)  # the 3% device of the readout-mitigation target
+    assert perth.neighbors()[1] == [0, 2, 3] and perth.neighbors()[5] == [3, 4, 6]
 
 
 @pytest.mark.parametrize("suffix", [".json", ".yaml", ".yml"])
