@@ -39,6 +39,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import optuna
+from episode_trials import play_trials
+from profiling import PhaseTimers
 
 from qnas.cli import parse_task_args
 from qnas.envs import CIRCUIT_DESIGN_ID
@@ -89,6 +91,10 @@ class CountingEnv(gym.Wrapper):
             self._return = 0.0
         return obs, reward, terminated, truncated, info
 
+    @property
+    def evaluations(self) -> int:
+        return self.run.evaluations
+
     def action_masks(self) -> np.ndarray:
         return self.env.unwrapped.action_masks()
 
@@ -118,22 +124,9 @@ def run_sampler(
 ) -> Run:
     run = Run()
     env = make_env(task, run, threshold, gate_set, space)
-    n_actions = int(env.action_space.n)
     samplers = {"tpe": optuna.samplers.TPESampler(seed=seed), "random": optuna.samplers.RandomSampler(seed=seed)}
     study = optuna.create_study(direction="maximize", sampler=samplers[sampler])
-    episode = 0
-    while run.evaluations < budget:
-        trial = study.ask()
-        env.reset(seed=seed * 1_000_003 + episode)
-        episode += 1
-        total, slot, done = 0.0, 0, False
-        while not done and run.evaluations < budget:
-            action = trial.suggest_int(f"slot{slot}", 0, n_actions - 1)
-            _, reward, terminated, truncated, _ = env.step(action)
-            total += float(reward)
-            slot += 1
-            done = terminated or truncated
-        study.tell(trial, total)
+    play_trials(study, env, seed, budget, PhaseTimers())
     return run
 
 

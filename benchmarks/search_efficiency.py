@@ -50,6 +50,7 @@ import gymnasium as gym
 import numpy as np
 import optuna
 import torch
+from episode_trials import play_trials
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from profiling import PhaseTimers, print_phases
@@ -148,30 +149,6 @@ class Tally(gym.Wrapper):
 
     def outcome(self) -> dict[str, Any]:
         return {"first_success": self.first_success, "best": self.best, "env_seconds": self.env_seconds}
-
-
-def play_trials(study: optuna.Study, env: Tally, seed: int, evaluations: int, timers: PhaseTimers) -> None:
-    """Run trials (one episode each, the action at slot k a define-by-run parameter) until `env`
-    has spent `evaluations` steps; `timers` gets the proposer's share (ask, suggest, tell)."""
-    episode = 0
-    while env.evaluations < evaluations:
-        mark = time.perf_counter()
-        trial = study.ask()
-        mark = timers.add("proposer: ask/tell", mark)
-        env.reset(seed=seed * 1_000_003 + episode)
-        episode += 1
-        total, slot, done = 0.0, 0, False
-        while not done and env.evaluations < evaluations:
-            mark = time.perf_counter()
-            action = trial.suggest_int(f"slot{slot}", 0, int(env.action_space.n) - 1)
-            mark = timers.add("proposer: ask/tell", mark)
-            _, reward, terminated, truncated, _ = env.step(action)
-            total += float(reward)
-            slot += 1
-            done = terminated or truncated
-        mark = time.perf_counter()
-        study.tell(trial, total)
-        timers.add("proposer: ask/tell", mark)
 
 
 def ppo_settings(budget: int, n_envs: int) -> dict[str, Any]:
