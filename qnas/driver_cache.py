@@ -11,9 +11,10 @@ study, the trial's own refreshes), 60% of the driver's database time (BENCHMARKS
   to the database as before, and each write is applied to the cached copy too, so reading it
   back needs no query (`qnas.storage.write_trial_record`, which writes around it, tells it too).
   Once the trial finishes, Optuna's cache serves that copy until the next read replaces it.
-- **Other processes' trials are re-read at most every `refresh_s` seconds**, and at once after
-  one of this process's trials finished; the study's user attributes at most every `refresh_s`. Samplers see another driver's trials up to that late:
-  no later than a worker's result already arrives in any parallel search.
+- **Other processes' trials are re-read at most every `refresh_s` seconds**, and so are the
+  study's user attributes. Samplers see another driver's trials up to that late: no later than
+  a worker's result already arrives in any parallel search. This process's own finished trials
+  need no read: the cache holds every write it made to them.
 
 Nothing is written later than before: every write reaches the database before the call returns,
 so a killed driver loses nothing the plain cache would have kept.
@@ -112,7 +113,9 @@ class DriverCachedStorage(_CachedStorage):
                 # Every write went through this copy, so Optuna's cache may serve it as finished.
                 own.values = values
                 own.datetime_complete = datetime.datetime.now()
-            # Finished, or taken first by another process: the next look reads the database.
+                del self._own[trial_id]
+                return changed
+            # Taken first by another process: the next look reads the database.
             del self._own[trial_id]
             self._read_at.pop(self._trial_id_to_study_id_and_number[trial_id][0], None)
         return changed

@@ -63,10 +63,26 @@ def test_other_processes_trials_appear_within_the_refresh_interval(url: str) -> 
     assert [t.state for t in ours.get_trials()] == [TrialState.COMPLETE] * 2
 
     theirs.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
-    own = ours.ask()  # our own trial finishing makes the next look read the database at once
+    own = ours.ask()
     ours.tell(own, 0.5)
+    time.sleep(REFRESH_S * 1.5)
     assert len(ours.get_trials(states=(TrialState.COMPLETE,))) == 4
     assert {t.number: _facts(t) for t in ours.get_trials()} == _as_read_from_the_database(url, "s")
+
+
+def test_own_finished_trials_are_known_without_a_read(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    study = optuna.create_study(study_name="s", storage=DriverCachedStorage(RDBStorage(url), refresh_s=60))
+    assert study.get_trials() == []  # the first look reads the database, and starts the interval
+    reads: list[int] = []
+    real_get_trials = RDBStorage._get_trials
+    monkeypatch.setattr(RDBStorage, "_get_trials", lambda self, *a, **k: reads.append(1) or real_get_trials(self, *a, **k))
+    for value in (0.1, 0.2):
+        trial = study.ask()
+        trial.suggest_float("x", 0, 1)
+        study.tell(trial, value)
+    assert [(t.state, t.values) for t in study.get_trials()] == [(TrialState.COMPLETE, [0.1]), (TrialState.COMPLETE, [0.2])]
+    assert reads == [], "this process's finished trials are served from what it wrote"
+    assert {t.number: _facts(t) for t in study.get_trials()} == _as_read_from_the_database(url, "s")
 
 
 def test_an_enqueued_trial_is_taken_by_the_next_ask(url: str) -> None:
