@@ -50,13 +50,18 @@ def _circuit(n: int) -> list:
     return ops
 
 
-@pytest.mark.parametrize("layout", ["trivial", "low_noise", [4, 3, 2, 1]])
-def test_routed_circuit_is_equivalent_and_uses_only_couplers(manila, layout):
+@pytest.mark.parametrize(
+    ("device", "layout"),
+    [("ibm_manila", "trivial"), ("ibm_manila", "low_noise"), ("ibm_manila", [4, 3, 2, 1]),
+     ("ibm_perth", "trivial"), ("ibm_perth", [6, 5, 3, 1])],  # perth: an H, so routes branch
+)
+def test_routed_circuit_is_equivalent_and_uses_only_couplers(device, layout):
     n = 4
-    physical = choose_layout(layout, n, manila)
+    calibration = load_calibration(device)
+    physical = choose_layout(layout, n, calibration)
     ops = _circuit(n)
-    routed = route(ops, physical, manila)
-    couplers = {frozenset(c.qubits) for c in manila.couplers}
+    routed = route(ops, physical, calibration)
+    couplers = {frozenset(c.qubits) for c in calibration.couplers}
     assert all(frozenset(op.wires) in couplers for op in routed.operations if len(op.wires) == 2)
     assert routed.swaps > 0
     assert routed.two_qubit_gates == 3 + 3 * routed.swaps
