@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, exactly pinned: any other version pulls gigabytes of CUDA packages.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -c .ci/constraints.txt -e '.[test]'
+	$(BIN)/pip install --quiet -c .ci/constraints.txt -e '.[test,qiskit]'
 	@if $(BIN)/pip list 2>/dev/null | grep -qi '^nvidia-'; then echo "CUDA packages were pulled in"; exit 1; fi
 	touch $(STAMP)
 

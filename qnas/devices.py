@@ -4,7 +4,7 @@ A spec or a study never holds a live device, only a `DeviceConfig`, so it can be
 stored and exported. Credentials never live here: plugins that need them read environment
 variables, and option keys that look like secrets are refused.
 
-Three kinds of device:
+Four kinds of device:
 
 - simulators (`SIMULATORS`), as PennyLane names them;
 - ``noisy``: a simulator of a real device from its calibration data, options
@@ -12,6 +12,9 @@ Three kinds of device:
   ``DeviceConfig("noisy", {"calibration": "ibm_manila"})``; readout mitigation measures its
   assignment matrices as ``readout_method`` says (per_qubit, tensored, full), or uses a stored
   ``readout_calibration`` (`qnas.mitigation.readout_calibration.ReadoutCalibration.to_dict()`);
+- ``qiskit.aer`` with ``{"backend": "fake_manila", "seed": int?}``: qiskit-aer's noise model of
+  an IBM device from qiskit-ibm-runtime's calibration snapshot (`qnas.qiskit_aer_device`); an
+  optional install, for scoring;
 - hardware plugins (`HARDWARE_CREDENTIALS`), e.g. ``qiskit.remote`` with ``{"backend": "ibm_fez"}``
   or ``braket.aws.qubit`` with ``{"device_arn": ...}``: their credentials come only from the
   environment variables listed there, and are checked when the device is made.
@@ -37,7 +40,9 @@ HARDWARE_CREDENTIALS = {
 }
 """Hardware plugin devices and the environment variables their credentials are read from."""
 HARDWARE_PLUGINS = {"qiskit.remote": "pennylane-qiskit", "braket.aws.qubit": "amazon-braket-pennylane-plugin"}
-KNOWN_DEVICES = SIMULATORS + tuple(HARDWARE_CREDENTIALS)
+QISKIT_AER = "qiskit.aer"
+"""qiskit-aer's noise model of a fake IBM backend (`qnas.qiskit_aer_device`)."""
+KNOWN_DEVICES = (*SIMULATORS, QISKIT_AER, *HARDWARE_CREDENTIALS)
 NOISY_OPTIONS = ("calibration", "seed", "noise_aware", "readout_method", "readout_calibration")
 
 HARD_LIMITS = {"default.qubit": 28, "lightning.qubit": 30, "default.mixed": 14, "noisy": 14}
@@ -107,6 +112,10 @@ class DeviceConfig:
         object.__setattr__(self, "options", options)
         if self.name == "noisy":
             self._check_noisy()
+        if self.name == QISKIT_AER:
+            from qnas.qiskit_aer_device import check_options
+
+            check_options(self.options)
 
     def _check_noisy(self) -> None:
         from qnas.calibration import SHIPPED_CALIBRATIONS, load_calibration
@@ -173,6 +182,16 @@ def check_capacity(device: DeviceConfig, n_qubits: int, batch_size: int) -> None
     (for a noisy device also: on the real device it models)."""
     if device.is_hardware:
         return  # the plugin checks the machine's own size when the device is made
+    if device.name == QISKIT_AER:
+        from qnas.qiskit_aer_device import backend_qubits
+
+        size = backend_qubits(device.options)
+        if n_qubits > size:
+            raise DeviceError(
+                f"spec asks for {n_qubits} qubits but backend {device.options['backend']!r} has {size}; "
+                f"lower n_qubits to at most {size} or pick a larger backend."
+            )
+        return  # Aer simulates only circuits that fit the device, a few dozen qubits at most
     if device.name == "noisy":
         from qnas.calibration import load_calibration
 
@@ -203,6 +222,10 @@ def make_device(config: DeviceConfig, wires: int):
         raise DeviceError("the noisy device is built per circuit: use qnas.circuits.make_qnode, not make_device.")
     if config.is_hardware:
         return _hardware_device(config, wires)
+    if config.name == QISKIT_AER:
+        from qnas.qiskit_aer_device import make_aer_device
+
+        return make_aer_device(config.options, wires)
     return qml.device(config.name, wires=wires, **config.options)
 
 

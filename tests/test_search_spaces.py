@@ -20,6 +20,7 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 # Each shipped space with the qubit count its tasks fix (None: the space chooses it).
 SHIPPED = [
+    ("aer_classification", None),
     ("classification", None),
     ("vqe_gates", 4),
     ("state_prep", 3),
@@ -61,9 +62,10 @@ def load_error(tmp_path: Path, text: str) -> str:
 
 
 def test_shipped_names_and_metadata():
-    assert SPACE_NAMES == ("classification", "noisy_classification", "noisy_vqe", "state_prep", "vqe_gates")
+    assert SPACE_NAMES == ("aer_classification", "classification", "noisy_classification", "noisy_vqe", "state_prep", "vqe_gates")
     kinds = {name: load_space(name).task_kinds for name in SPACE_NAMES}
     assert kinds == {
+        "aer_classification": ("classification",),
         "classification": ("classification",),
         "noisy_classification": ("classification",),
         "noisy_vqe": ("vqe",),
@@ -405,8 +407,8 @@ def test_wrong_task_kind_names_the_fitting_space():
     with pytest.raises(SearchSpaceError) as info:
         load_space("vqe_gates").check_task_kind("classification", "moons")
     assert str(info.value) == (
-        "space 'vqe_gates' is for vqe tasks; task 'moons' is classification; use --space classification "
-        "or --space noisy_classification."
+        "space 'vqe_gates' is for vqe tasks; task 'moons' is classification; use --space aer_classification "
+        "or --space classification or --space noisy_classification."
     )
     with pytest.raises(SearchSpaceError, match="use --space state_prep"):
         load_space("classification").check_task_kind("state_prep", "bell")
