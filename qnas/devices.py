@@ -39,7 +39,7 @@ HARDWARE_CREDENTIALS = {
     "braket.aws.qubit": ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
 }
 """Hardware plugin devices and the environment variables their credentials are read from."""
-HARDWARE_PLUGINS = {"qiskit.remote": "pennylane-qiskit", "braket.aws.qubit": "amazon-braket-pennylane-plugin"}
+HARDWARE_PLUGINS = {"qiskit.remote": "'qnas[qiskit]'", "braket.aws.qubit": "amazon-braket-pennylane-plugin"}
 QISKIT_AER = "qiskit.aer"
 """qiskit-aer's noise model of a fake IBM backend (`qnas.qiskit_aer_device`)."""
 KNOWN_DEVICES = (*SIMULATORS, QISKIT_AER, *HARDWARE_CREDENTIALS)

@@ -3,11 +3,12 @@
 qiskit-ibm-runtime ships calibration snapshots of IBM devices as "fake backends" (``fake_manila``,
 ``fake_perth``, ...). ``AerSimulator.from_backend`` turns one into qiskit-aer's own noise model of
 that device (gate errors with thermal relaxation, readout errors, its coupling map and basis
-gates), and pennylane-qiskit runs PennyLane circuits on it, transpiled (routed) to that device. This is the second noise model beside qnas's own ``noisy`` device
-(`qnas.noise_model`), built by another library from the same kind of data, so each can be
-checked against the other.
+gates), and pennylane-qiskit runs PennyLane circuits on it, transpiled (routed) to that device.
+This is a second noise model beside qnas's own ``noisy`` device (`qnas.noise_model`), built by
+another library from the same kind of data, so each can be checked against the other.
 
-Options: ``backend`` (required, a fake backend name) and ``seed`` (the simulator's seed). Aer
+Options: ``backend`` (required, a fake backend name) and ``seed`` (for the transpiler's choices
+and the sampling). Aer
 samples: a candidate scored here needs ``calibration.shots``. The calibration settings that
 ``noisy`` applies itself (readout mitigation, ZNE, layout) are not applied here; the
 transpiler picks the layout.
