@@ -5,12 +5,13 @@
    qubits used, 3.0% averaged over its 7) and `iqm_garnet` (2.4-2.7%). The total-variation
    distance (TVD) of the measured distribution to the ideal one, without and with readout
    mitigation by each method (per-qubit, tensored pairs, one full 16x16 matrix), whose
-   assignment matrices are measured once on the device and then passed as a stored calibration, as `qnas.load` does with an export's. "floor" is the TVD
-   of the same circuit on the device without readout errors (the gate noise mitigation cannot
-   remove); "left" is the TVD from the mitigated result to that floor distribution (the readout
-   error not removed). Analytic probabilities, --circuits random angle sets, median and worst.
-   With shots: the same product-state circuits sampled (--readout-shots) on the first device,
-   counts corrected into the unbiased quasi-distribution and into the nearest probability distribution.
+   assignment matrices are measured once on the device and then passed as a stored
+   calibration, as `qnas.load` does with an export's. "floor" is the TVD of the same circuit on
+   the device without readout errors (the gate noise mitigation cannot remove); "left" is the
+   TVD from the mitigated result to that floor distribution (the readout error not removed).
+   Analytic probabilities, --circuits random angle sets, median and worst. With shots: the same
+   product-state circuits sampled (--readout-shots) on the first device, counts corrected into
+   the unbiased quasi-distribution and into the nearest probability distribution.
 2. ZNE: 4 qubits, 3 layers (RY on every qubit + a CNOT chain), depolarizing p after every gate
    (`qml.noise.insert`, applied after folding), <Z0 Z3>. The error against the exact value,
    without and with ZNE (global folding at 1, 3, 5, Richardson), analytic.
