@@ -88,5 +88,6 @@ def _reject_duplicate_keys(node: yaml.Node | None, source: str) -> None:
 
 
 def spaces_for_kind(kind: str) -> list[str]:
-    """Shipped spaces declared for a task kind, to name in an error's fix."""
-    return [name for name in SPACE_NAMES if kind in load_space(name).task_kinds]
+    """Shipped spaces declared for a task kind, to name in an error's fix: the kind's default first."""
+    fits = [name for name in SPACE_NAMES if kind in load_space(name).task_kinds]
+    return sorted(fits, key=lambda name: name != DEFAULT_SPACES.get(kind))

@@ -407,8 +407,8 @@ def test_wrong_task_kind_names_the_fitting_space():
     with pytest.raises(SearchSpaceError) as info:
         load_space("vqe_gates").check_task_kind("classification", "moons")
     assert str(info.value) == (
-        "space 'vqe_gates' is for vqe tasks; task 'moons' is classification; use --space aer_classification "
-        "or --space classification or --space noisy_classification."
+        "space 'vqe_gates' is for vqe tasks; task 'moons' is classification; use --space classification "
+        "or --space aer_classification or --space noisy_classification."
     )
     with pytest.raises(SearchSpaceError, match="use --space state_prep"):
         load_space("classification").check_task_kind("state_prep", "bell")
