@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
+from pathlib import Path
 
 import pytest
 import yaml
 
 from qnas.calibration import SCHEMA, SHIPPED_CALIBRATIONS, DeviceCalibration, load_calibration
 from qnas.errors import DeviceError
+from qnas.ibm_calibration import from_ibm_properties
 
 
 def _tiny() -> dict:
@@ -107,3 +110,26 @@ def test_unknown_names_missing_files_and_bad_syntax(tmp_path):
     broken.write_text("qubits: [unclosed")
     with pytest.raises(DeviceError, match="is not valid YAML"):
         load_calibration(str(broken))
+
+
+@pytest.mark.parametrize("backend", ["manila", "perth"])
+def test_shipped_ibm_files_are_reproduced_from_ibms_published_properties(backend):
+    runtime = pytest.importorskip("qiskit_ibm_runtime", reason="the qiskit extra holds IBM's published snapshots")
+    folder = Path(runtime.__file__).parent / "fake_provider" / "backends" / backend
+    shipped = json.loads((resources.files("qnas") / "calibration_data" / f"ibm_{backend}.json").read_text())
+    made = from_ibm_properties(
+        json.loads((folder / f"props_{backend}.json").read_text()),
+        json.loads((folder / f"conf_{backend}.json").read_text()),
+        name=shipped["name"], technology=shipped["technology"], source=shipped["source"],
+    )
+    assert made == shipped
+
+
+def test_incomplete_ibm_properties_are_refused_with_the_reason():
+    qubit = [{"name": "T1", "unit": "us", "value": 100.0}, {"name": "readout_error", "unit": "", "value": 0.02}]
+    with pytest.raises(DeviceError, match="qubit 0 has no T2"):
+        from_ibm_properties({"qubits": [qubit], "gates": []}, {"coupling_map": []}, name="x", technology="t", source="s")
+    qubit.append({"name": "T2", "unit": "us", "value": 80.0})
+    sx = {"gate": "sx", "qubits": [0], "parameters": [{"name": "gate_error", "value": 1e-4}, {"name": "gate_length", "unit": "ns", "value": 35.5}]}
+    with pytest.raises(DeviceError, match=r"coupling map \[\(0, 1\)\] and the cx/ecr/cz gates \[\] differ"):
+        from_ibm_properties({"qubits": [qubit, qubit], "gates": [sx]}, {"coupling_map": [[0, 1]]}, name="x", technology="t", source="s")
