@@ -27,10 +27,11 @@ i * n_actions ... (i + 1) * n_actions - 1) holds the one-hot of the action that 
 (gate, layer or re-upload), zeros while empty; then the current score clipped to [-1, 1]; then
 steps taken / max_gates.
 
-Score: fidelity to the target (state preparation); -(energy error) / scale for VQE, clipped at
--1, with scale the reference state's energy error floored at 1.6e-3 Ha, so the start scores -1
-(or above, when the reference state is already that close) and the ground state 0; validation accuracy
-(classification, starting from the majority class's share).
+Score: fidelity to the target (state preparation); for VQE, logarithmic in the energy error,
+-log(error / floor) / log(scale / floor) clipped to [-1, 0], with floor 1.6e-5 Ha and scale the
+reference state's error floored at 1.6e-3 Ha, so the start scores -1 and an error at the floor 0
+(`qnas.envs.scoring.CircuitScorer`); validation accuracy (classification, starting from the
+majority class's share).
 
 Reward per step: score gained - `gate_cost` (or `two_qubit_cost` for an entangling gate or an
 entangling layer) + `bonus` when the score reaches `threshold`, in the task's own units
