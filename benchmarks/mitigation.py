@@ -32,16 +32,13 @@ import argparse
 import json
 import statistics
 import tempfile
-import time
-from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pennylane as qml
+from profiling import PhaseTimers, print_phases
 
 from qnas.calibration import SCHEMA, load_calibration
 from qnas.devices import DeviceConfig
@@ -55,28 +52,7 @@ from qnas.spec import CalibrationSpec
 WIRES, LAYERS, FACTORS = 4, 3, [1, 3, 5]
 
 
-class Profile:
-    """Seconds spent per stage, summed over the run."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = defaultdict(float)
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] += time.perf_counter() - start
-
-    def print(self) -> None:
-        total = sum(self.seconds.values())
-        print(f"\nprofile ({total:.1f} s in the stages below):\n\n| stage | seconds | share |\n|---|---|---|")
-        for name, seconds in sorted(self.seconds.items(), key=lambda item: -item[1]):
-            print(f"| {name} | {seconds:.2f} | {seconds / total:.0%} |")
-
-
-def run(qnode: qml.QNode, profile: Profile, post: str = "post-process") -> Any:
+def run(qnode: qml.QNode, profile: PhaseTimers, post: str = "post-process") -> Any:
     """What `qnode()` returns, with its transforms, its simulation and its post-processing timed apart."""
     with profile.stage("build circuits (transforms)"):
         batch, postprocess = qml.workflow.construct_batch(qnode, level="device")()
@@ -112,7 +88,7 @@ def with_readout_error(name_or_path: str, readout_error: float, folder: Path) ->
 
 
 def readout_table(
-    calibration_file: str, rng: np.random.Generator, circuits: int, profile: Profile, folder: Path
+    calibration_file: str, rng: np.random.Generator, circuits: int, profile: PhaseTimers, folder: Path
 ) -> None:
     """One markdown table: raw and mitigated TVD per circuit family and method."""
     device = DeviceConfig("noisy", {"calibration": calibration_file})
@@ -161,7 +137,7 @@ def readout_table(
           + ", ".join(f"{label} {gap:.1e}" for label, gap in gaps.items()))
 
 
-def counts_line(calibration_file: str, rng: np.random.Generator, circuits: int, shots: int, profile: Profile) -> None:
+def counts_line(calibration_file: str, rng: np.random.Generator, circuits: int, shots: int, profile: PhaseTimers) -> None:
     """Product-state circuits sampled with `shots`: raw counts, the corrected quasi-distribution and
     the nearest probability distribution, each against the ideal distribution."""
     device = DeviceConfig("noisy", {"calibration": calibration_file, "seed": 0})
@@ -212,7 +188,7 @@ def zne_circuit(angles: np.ndarray, p: float, zne: bool, shots: int | None = Non
     return qml.noise.insert(qnode, qml.DepolarizingChannel, p, position="all")
 
 
-def exact_value(angles: np.ndarray, profile: Profile) -> float:
+def exact_value(angles: np.ndarray, profile: PhaseTimers) -> float:
     def circuit():
         _layers(angles, entangle=True)
         return qml.expval(qml.PauliZ(0) @ qml.PauliZ(WIRES - 1))
@@ -238,7 +214,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print the time spent per stage")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
-    profile = Profile()
+    profile = PhaseTimers()
 
     with tempfile.TemporaryDirectory(prefix="qnas-bench-") as tmp:
         folder = Path(tmp)
@@ -270,7 +246,7 @@ def main() -> None:
           f"{np.sqrt((weights**2).sum()):.2f}x for Richardson weights {np.round(weights, 3).tolist()} "
           f"(ZNE also runs {sum(FACTORS)}x the gates of one circuit)")
     if args.profile:
-        profile.print()
+        print_phases("profile, the stages below", profile.seconds, sum(profile.seconds.values()), rest=None)
 
 
 if __name__ == "__main__":

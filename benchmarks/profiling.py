@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from torch import nn
 
@@ -33,6 +35,15 @@ class PhaseTimers:
         now = time.perf_counter()
         self.seconds[phase] += now - started
         return now
+
+    @contextmanager
+    def stage(self, phase: str) -> Iterator[None]:
+        """Charge the time spent inside the `with` block to `phase`."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(phase, started)
 
 
 def print_phases(title: str, seconds: dict[str, float], total: float, rest: str | None = "rest") -> None:
