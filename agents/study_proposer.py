@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 
 from qnas.agents.base import Proposer
+from qnas.storage import flush_trial
 from qnas.study import fail_interrupted, record_result
 from qnas.training import due_reports
 
@@ -29,7 +30,10 @@ class StudyProposer(Proposer):
         self._pending: dict[int, tuple[optuna.Trial, CandidateSpec, dict[str, Any]]] = {}
 
     def _open(self, trial: optuna.Trial, spec: CandidateSpec, attrs: dict[str, Any] | None = None) -> None:
-        """Hold `trial` until its result is told; `attrs` are recorded with the result."""
+        """Hold `trial` until its result is told; `attrs` are recorded with the result. Its
+        parameters reach the database now, before it runs (the driver's cache holds them until
+        the candidate is whole)."""
+        flush_trial(self.study._storage, trial._trial_id)
         self._pending[trial.number] = (trial, spec, attrs or {})
 
     @property

@@ -170,11 +170,6 @@ def _layers(storage: BaseStorage) -> Iterator[BaseStorage]:
         storage = getattr(storage, "_inner", None) or getattr(storage, "_backend", None)
 
 
-def _database(storage: BaseStorage) -> RDBStorage | None:
-    """The RDBStorage under the caches and our reconnecting wrapper, if there is one."""
-    return next((layer for layer in _layers(storage) if isinstance(layer, RDBStorage)), None)
-
-
 def _driver_cache(storage: BaseStorage) -> DriverCachedStorage | None:
     return next((layer for layer in _layers(storage) if isinstance(layer, DriverCachedStorage)), None)
 
@@ -182,65 +177,36 @@ def _driver_cache(storage: BaseStorage) -> DriverCachedStorage | None:
 def write_trial_record(
     storage: BaseStorage, trial_id: int, user_attrs: dict[str, Any], intermediate_values: dict[int, float]
 ) -> None:
-    """Write a trial's user attributes and intermediate values in one transaction.
+    """Record a trial's user attributes and intermediate values, in one transaction.
 
     Optuna writes each `set_user_attr` and `report` on its own: on a database that is a lookup
     of the trial, an upsert and a commit each, about twenty per trial, which dominated the
-    driver's time per trial (BENCHMARKS.md, search load). Here SQLite and PostgreSQL get one
-    lookup and two multi-row upserts into Optuna's own tables; other storages get the writes
-    one by one. Upserts make a retry after a lost connection safe.
+    driver's time per trial (BENCHMARKS.md, search load). Through `DriverCachedStorage` (every
+    SQLite and PostgreSQL storage qnas opens) the record of an open trial of this driver is
+    written with the trial's end, and any other is written at once as one transaction. Other
+    storages get the writes one by one. A write retried after a lost connection changes nothing.
     """
-    database = _database(storage)
-    if database is None or database.engine.name not in ("sqlite", "postgresql"):
+    cache = _driver_cache(storage)
+    if cache is None:
         for key, value in user_attrs.items():
             storage.set_trial_user_attr(trial_id, key, value)
         for step, value in intermediate_values.items():
             storage.set_trial_intermediate_value(trial_id, step, value)
         return
+    _retrying(storage, lambda: cache.hold_record(trial_id, user_attrs, intermediate_values))
 
-    def write() -> None:
-        _upsert_trial_record(database, trial_id, user_attrs, intermediate_values)
 
-    if isinstance(storage, _Reconnecting):
-        storage.retrying(write)
-    else:
-        write()
+def flush_trial(storage: BaseStorage, trial_id: int) -> None:
+    """Write what the driver holds for an open trial (its parameters, once the candidate is
+    drawn), so the database has it before the trial runs. A no-op on storages that hold nothing."""
     cache = _driver_cache(storage)
     if cache is not None:
-        cache.apply_record(trial_id, user_attrs, intermediate_values)
+        _retrying(storage, lambda: cache.flush(trial_id))
 
 
-def _upsert_trial_record(
-    database: RDBStorage, trial_id: int, user_attrs: dict[str, Any], intermediate_values: dict[int, float]
-) -> None:
-    # Optuna's schema is versioned (alembic) and pinned with optuna==5.0.0; tests/test_storage.py
-    # reads the written trial back through the public API on SQLite and PostgreSQL.
-    import json
-
-    from optuna.storages._rdb import models
-    from optuna.storages._rdb.storage import _create_scoped_session
-
-    if database.engine.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
+def _retrying(storage: BaseStorage, call: Callable[[], None]) -> None:
+    """Run a write around `storage`'s API through its reconnecting wrapper, if it has one."""
+    if isinstance(storage, _Reconnecting):
+        storage.retrying(call)
     else:
-        from sqlalchemy.dialects.postgresql import insert
-
-    def upsert(model: Any, rows: list[dict[str, Any]], key: list[str], update: list[str]) -> Any:
-        statement = insert(model).values(rows)
-        return statement.on_conflict_do_update(
-            index_elements=[getattr(model, k) for k in key], set_={c: getattr(statement.excluded, c) for c in update}
-        )
-
-    with _create_scoped_session(database.scoped_session) as session:
-        trial = models.TrialModel.find_or_raise_by_id(trial_id, session)
-        database.check_trial_is_updatable(trial_id, trial.state)
-        if user_attrs:
-            rows = [{"trial_id": trial_id, "key": k, "value_json": json.dumps(v)} for k, v in user_attrs.items()]
-            session.execute(upsert(models.TrialUserAttributeModel, rows, ["trial_id", "key"], ["value_json"]))
-        if intermediate_values:
-            rows = []
-            for step, value in intermediate_values.items():
-                stored, kind = models.TrialIntermediateValueModel.intermediate_value_to_stored_repr(value)
-                rows.append({"trial_id": trial_id, "step": step, "intermediate_value": stored, "intermediate_value_type": kind})
-            update = ["intermediate_value", "intermediate_value_type"]
-            session.execute(upsert(models.TrialIntermediateValueModel, rows, ["trial_id", "step"], update))
+        call()

@@ -1,4 +1,4 @@
-"""The driver's read cache (`qnas.driver_cache`) answers as the database does, with fewer reads."""
+"""The driver's cache (`qnas.driver_cache`) answers as the database does, with fewer reads and writes."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ from pathlib import Path
 
 import optuna
 import pytest
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import RDBStorage
 from optuna.trial import TrialState
+from sqlalchemy import event
 
+from agents.optuna_proposer import OptunaProposer
 from qnas.driver_cache import DriverCachedStorage
-from qnas.storage import write_trial_record
+from qnas.search_spaces import load_space
+from qnas.storage import open_storage, write_trial_record
 
 REFRESH_S = 0.3
 
@@ -46,6 +50,7 @@ def test_own_open_trials_are_read_from_memory_and_equal_the_database(url: str, m
     monkeypatch.setattr(RDBStorage, "get_trial", lambda self, trial_id: reads.append(trial_id) or real_get_trial(self, trial_id))
     cached = storage.get_trial(trial._trial_id)
     assert reads == [], "an open trial of this process is served from memory"
+    storage.flush(trial._trial_id)
     assert _facts(cached) == _as_read_from_the_database(url, "s")[0]
     assert cached.intermediate_values == {1: 0.5, 2: 0.75} and cached.user_attrs["metrics"] == {"acc": 0.9}
 
@@ -110,3 +115,75 @@ def test_study_attributes_are_reread_after_the_interval_and_after_our_own_writes
     assert ours.user_attrs == {"artifact_dir": "/a", "trials_requested": 5}
     ours.set_user_attr("artifact_dir", "/b")
     assert ours.user_attrs["artifact_dir"] == "/b"
+
+
+def _count_commits(storage: DriverCachedStorage) -> list[int]:
+    commits: list[int] = []
+    event.listen(storage._backend.engine, "commit", lambda _connection: commits.append(1))
+    return commits
+
+
+def test_held_writes_reach_the_database_in_one_transaction_at_flush_and_at_the_end(url: str) -> None:
+    storage = DriverCachedStorage(RDBStorage(url), refresh_s=60)
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    first = study.ask()
+    first.suggest_float("lr", 1e-3, 1e-1, log=True)  # a name's first use is checked in the database
+    study.tell(first, 0.5)
+
+    trial = study.ask()
+    commits = _count_commits(storage)
+    trial.suggest_float("lr", 1e-3, 1e-1, log=True)
+    trial.set_user_attr("spec", {"n_qubits": 2})
+    storage.set_trial_system_attr(trial._trial_id, "relative", "{}")
+    assert commits == [], "writes to an open trial of this driver are held"
+    assert _as_read_from_the_database(url, "s")[1][2] == {}, "not in the database yet"
+    with pytest.raises(ValueError, match="Cannot set different distribution kind"):
+        trial.suggest_int("lr", 1, 3)  # checked at once, as Optuna does, though held
+
+    storage.flush(trial._trial_id)
+    assert len(commits) == 1
+    assert _facts(storage.get_trial(trial._trial_id)) == _as_read_from_the_database(url, "s")[1]
+
+    write_trial_record(storage, trial._trial_id, {"metrics": {"acc": 0.9}}, {1: 0.25, 2: float("inf")})
+    study.tell(trial, 0.75)
+    assert len(commits) == 2, "the record and the end in one transaction"
+    fresh = optuna.load_study(study_name="s", storage=RDBStorage(url)).trials[1]
+    assert fresh.state == TrialState.COMPLETE and fresh.datetime_complete == storage.get_trial(trial._trial_id).datetime_complete
+    assert fresh.system_attrs == {"relative": "{}"}
+    assert _facts(storage.get_trial(trial._trial_id)) == _facts(fresh)
+
+
+def test_a_read_of_the_database_writes_what_is_held_first(url: str) -> None:
+    storage = DriverCachedStorage(RDBStorage(url), refresh_s=REFRESH_S)
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    study.tell(study.ask({"x": optuna.distributions.FloatDistribution(0, 1)}), 0.1)
+    trial = study.ask()
+    trial.suggest_float("x", 0, 1)
+    trial.set_user_attr("note", "held")
+    time.sleep(REFRESH_S * 1.5)
+    assert {t.number: _facts(t) for t in study.get_trials()} == _as_read_from_the_database(url, "s")
+    assert study.get_trials()[1].user_attrs == {"note": "held"}
+
+
+def test_ending_a_trial_another_process_ended_writes_nothing(url: str) -> None:
+    storage = DriverCachedStorage(RDBStorage(url), refresh_s=60)
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    trial = study.ask()
+    theirs = RDBStorage(url)
+    theirs.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+    write_trial_record(storage, trial._trial_id, {"late": True}, {})
+    with pytest.raises(UpdateFinishedTrialError, match="Trial#0 has already finished"):
+        storage.set_trial_state_values(trial._trial_id, TrialState.COMPLETE, [1.0])
+    assert _as_read_from_the_database(url, "s")[0] == (TrialState.FAIL, None, {}, {}, {})
+    assert study.get_trials()[0].state == TrialState.FAIL, "the cache reads the trial back"
+
+
+def test_a_proposal_runs_with_its_parameters_in_the_database(tmp_path: Path, tiny_space: str) -> None:
+    """The proposer writes what the driver holds once the candidate is drawn, before any worker starts it."""
+    url = f"sqlite:///{tmp_path / 'proposals.db'}"
+    study = optuna.create_study(study_name="s", storage=open_storage(url), direction="maximize")
+    proposer = OptunaProposer(study, load_space(tiny_space), None, "random")
+    proposals = [proposer.ask() for _ in range(3)]
+    stored = _as_read_from_the_database(url, "s")
+    assert [stored[p.id][2] for p in proposals] == [p.params for p in proposals]
+    assert all(stored[p.id][0] == TrialState.RUNNING for p in proposals)
