@@ -12,7 +12,7 @@ from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 from sqlalchemy import event
 
-from agents.optuna_proposer import OptunaProposer
+from qnas.agents import OptunaProposer
 from qnas.driver_cache import DriverCachedStorage
 from qnas.search_spaces import load_space
 from qnas.storage import open_storage, write_trial_record
