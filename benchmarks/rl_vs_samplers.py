@@ -27,6 +27,11 @@ of the hardware-efficient ansatz it is compared with, RY and CNOT (`benchmarks/s
 
 `--gate-set blocks` places each CNOT with an RY on both of its wires in one action (the
 environment's block actions), which is what reaches LiH in fewer than 6 CNOTs.
+
+`--prune` wraps every proposer's environment in `qnas.envs.pruning.PruneOnSuccess`: each circuit
+that reaches the threshold is replayed without one block, then two, and the shortest replay that
+still reaches it counts as found. The replays' steps are evaluations within the same budget, and
+nothing found after the budget counts.
 """
 
 from __future__ import annotations
@@ -44,13 +49,15 @@ from profiling import PhaseTimers
 
 from qnas.cli import parse_task_args
 from qnas.envs import CIRCUIT_DESIGN_ID
+from qnas.envs.pruning import PruneOnSuccess
 from qnas.envs.scoring import CHEMICAL_ACCURACY
 
 
 @dataclass
 class Run:
-    """What one proposer found within the budget."""
+    """What one proposer found within the budget (episodes ending past it are not counted)."""
 
+    budget: int
     evaluations: int = 0
     first_success: int | None = None
     best_gates: int | None = None
@@ -59,6 +66,8 @@ class Run:
     returns: list[float] = field(default_factory=list)
 
     def episode_end(self, info: dict[str, Any], threshold: float) -> None:
+        if self.evaluations > self.budget:
+            return
         if "energy_error" in info:
             error = float(info["energy_error"])
             self.best_error = error if self.best_error is None else min(self.best_error, error)
@@ -99,31 +108,54 @@ class CountingEnv(gym.Wrapper):
         return self.env.unwrapped.action_masks()
 
 
-def make_env(task: dict[str, Any], run: Run, threshold: float, gate_set: str, space: str | None = None) -> CountingEnv:
-    env = gym.make(CIRCUIT_DESIGN_ID, task=task, space=space, gate_set=gate_set, max_gates=20)
-    return CountingEnv(env, run, threshold)
+class CountedPruning(PruneOnSuccess):
+    """Pruning outside the counter, so its replays are counted; `play_trials` reads the count."""
+
+    @property
+    def evaluations(self) -> int:
+        return self.env.evaluations
 
 
-def run_rl(
-    task: dict[str, Any], seed: int, budget: int, threshold: float, gate_set: str, space: str | None = None
-) -> Run:
+@dataclass(frozen=True)
+class Setting:
+    """The environment every proposer of one benchmark run designs in."""
+
+    task: dict[str, Any]
+    threshold: float
+    gate_set: str
+    space: str | None = None
+    prune: bool = False
+
+
+def make_env(setting: Setting, run: Run) -> gym.Env:
+    env = gym.make(CIRCUIT_DESIGN_ID, task=setting.task, space=setting.space, gate_set=setting.gate_set, max_gates=20)
+    counted = CountingEnv(env, run, setting.threshold)
+    return CountedPruning(counted) if setting.prune else counted
+
+
+def run_rl(setting: Setting, seed: int, budget: int) -> Run:
     import torch
     from sb3_contrib import MaskablePPO
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class StopAtBudget(BaseCallback):
+        """Ends training once the run has spent its evaluations (pruning's replays count too)."""
+
+        def _on_step(self) -> bool:
+            return run.evaluations < budget
 
     torch.set_num_threads(1)
-    run = Run()
-    env = make_env(task, run, threshold, gate_set, space)
+    run = Run(budget)
+    env = make_env(setting, run)
     env.reset(seed=seed)
     model = MaskablePPO("MlpPolicy", env, seed=seed, n_steps=256, batch_size=64, ent_coef=0.01, verbose=0)
-    model.learn(total_timesteps=budget)
+    model.learn(total_timesteps=budget, callback=StopAtBudget())
     return run
 
 
-def run_sampler(
-    task: dict[str, Any], seed: int, budget: int, threshold: float, gate_set: str, sampler: str, space: str | None = None
-) -> Run:
-    run = Run()
-    env = make_env(task, run, threshold, gate_set, space)
+def run_sampler(setting: Setting, seed: int, budget: int, sampler: str) -> Run:
+    run = Run(budget)
+    env = make_env(setting, run)
     samplers = {"tpe": optuna.samplers.TPESampler(seed=seed), "random": optuna.samplers.RandomSampler(seed=seed)}
     study = optuna.create_study(direction="maximize", sampler=samplers[sampler])
     play_trials(study, env, seed, budget, PhaseTimers())
@@ -140,10 +172,13 @@ def main() -> None:
     parser.add_argument("--proposers", default="rl,tpe,random")
     parser.add_argument("--gate-set", default="qas-gym", choices=("qas-gym", "space", "blocks"))
     parser.add_argument("--space", default=None, help="search space name or YAML path (default: the task kind's)")
+    parser.add_argument("--prune", action="store_true", help="prune every circuit that reaches the threshold")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     task = {"name": args.task, **parse_task_args(args.task_arg)}
-    print(f"{task}, {args.gate_set} gate set, space {args.space or 'default'}, budget {args.budget} evaluations, seeds 0..{args.seeds - 1}\n")
+    setting = Setting(task, args.threshold, args.gate_set, args.space, args.prune)
+    print(f"{task}, {args.gate_set} gate set, space {args.space or 'default'}, budget {args.budget} evaluations, "
+          f"seeds 0..{args.seeds - 1}{', pruned' if args.prune else ''}\n")
     print("| proposer | success | median evaluations to first success | median fewest gates | median fewest 2q gates "
           "| per seed (evals, gates, 2q gates) |")
     print("|---|---|---|---|---|---|")
@@ -151,9 +186,9 @@ def main() -> None:
         runs = []
         for seed in range(args.seeds):
             if proposer == "rl":
-                runs.append(run_rl(task, seed, args.budget, args.threshold, args.gate_set, args.space))
+                runs.append(run_rl(setting, seed, args.budget))
             else:
-                runs.append(run_sampler(task, seed, args.budget, args.threshold, args.gate_set, proposer, args.space))
+                runs.append(run_sampler(setting, seed, args.budget, proposer))
         solved = [r for r in runs if r.first_success is not None]
         evals = statistics.median(r.first_success for r in solved) if solved else float("nan")
         gates = statistics.median(r.best_gates for r in solved) if solved else float("nan")

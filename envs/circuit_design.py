@@ -199,7 +199,7 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
             self._slots.append(index)
             self._metrics = self._apply(chosen)
             reward = self._metrics["score"] - previous - (self.two_qubit_cost if chosen.two_qubit else self.gate_cost)
-            if self.threshold is not None and self._reached_threshold():
+            if self.reached_threshold():
                 terminated = True
                 reward += self.bonus
         truncated = not terminated and self._steps >= self.max_gates
@@ -245,7 +245,15 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
         seed = int(self.np_random.integers(2**31))
         return self._classifier.score(self.built_spec(), seed)
 
-    def _reached_threshold(self) -> bool:
+    @property
+    def placed_actions(self) -> tuple[int, ...]:
+        """The indices (into `actions`) of the blocks placed so far, in order."""
+        return tuple(self._slots)
+
+    def reached_threshold(self) -> bool:
+        """Whether the circuit built so far reaches the task's threshold (never without one)."""
+        if self.threshold is None:
+            return False
         if self.task.kind == "classification":
             return self._metrics["val_accuracy"] >= self.threshold
         return self._circuit.reached(self._metrics, self.threshold)

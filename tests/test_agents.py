@@ -13,6 +13,7 @@ import pytest
 from qnas.agents.rl_agent import AgentConfig, load_agent, rollout, train_agent
 from qnas.cli import main
 from qnas.errors import QnasError
+from qnas.evaluation import EvalResult
 from qnas.search import SearchConfig, run_search
 
 BELL = {"name": "bell"}
@@ -137,3 +138,33 @@ def test_rl_proposals_take_the_spaces_calibration_settings_from_the_sampler(bell
         )
         assert calibration.zne_factors == ZNE_CHOICES[params["zne"]]
         assert proposal.spec.gates, "the circuit is the policy's gate list"
+
+
+class ScriptedPolicy:
+    """Plays a fixed list of action labels: isolates the proposer from what PPO happens to learn."""
+
+    def __init__(self, env_actions: list[str], script: list[str]) -> None:
+        self._indices = [env_actions.index(label) for label in script]
+        self._step = 0
+
+    def predict(self, obs, action_masks=None, deterministic=False):
+        action = self._indices[self._step % len(self._indices)]
+        self._step += 1
+        return action, None
+
+
+def test_rl_proposals_are_pruned_before_they_reach_the_study() -> None:
+    """Z1 on |0> changes nothing, so the policy's H0 Z1 CNOT0,1 is proposed as H0 CNOT0,1."""
+    from qnas.agents.rl_agent import make_env
+    from qnas.agents.rl_proposer import RLProposer
+
+    config = AgentConfig(task=BELL, env={"gate_set": "qas-gym"})
+    labels = [action.label for action in make_env(config).unwrapped.actions]
+    study = optuna.create_study(direction="maximize")
+    proposer = RLProposer(study, ScriptedPolicy(labels, ["H0", "Z1", "CNOT0,1"]), config)
+    proposal = proposer.ask()
+    assert [(g.name, g.wires) for g in proposal.spec.gates] == [("H", (0,)), ("CNOT", (0, 1))]
+    proposer.tell(proposal.id, EvalResult(status="failed", error="not trained in this test"))
+    attrs = study.trials[0].user_attrs
+    assert attrs["rl_actions"] == ["H0", "Z1", "CNOT0,1"] and attrs["rl_pruned_actions"] == ["H0", "CNOT0,1"]
+    assert attrs["rl_env_score"] == pytest.approx(1.0)

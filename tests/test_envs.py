@@ -16,6 +16,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from qnas.envs import CIRCUIT_DESIGN_ID
 from qnas.envs.circuit_design import CircuitDesignEnv
+from qnas.envs.pruning import PruneOnSuccess
 from qnas.envs.scoring import CHEMICAL_ACCURACY
 from qnas.errors import QnasError, SearchSpaceError
 from qnas.evaluation import Budget, evaluate
@@ -155,6 +156,57 @@ def test_ghz3_in_three_actions():
     for label in ("H0", "CNOT0,1", "CNOT1,2"):
         _, _, terminated, _, info = act(env, label)
     assert terminated and info["fidelity"] == pytest.approx(1.0) and info["n_gates"] == 3
+
+
+class StepCounter(gym.Wrapper):
+    """Counts the steps that reach the environment, replays included."""
+
+    steps = 0
+
+    def step(self, action):
+        self.steps += 1
+        return self.env.step(action)
+
+
+def _pruning_ghz3() -> tuple[PruneOnSuccess, StepCounter]:
+    counter = StepCounter(gym.make(CIRCUIT_DESIGN_ID, task={"name": "ghz", "n": 3}, gate_set="qas-gym"))
+    return PruneOnSuccess(counter), counter
+
+
+def _play(env: gym.Env, labels: tuple[str, ...]) -> tuple[bool, dict]:
+    actions = [action.label for action in env.unwrapped.actions]
+    env.reset(seed=0)
+    for label in labels:
+        _, _, terminated, truncated, info = env.step(actions.index(label))
+    return terminated, info
+
+
+def test_pruning_drops_the_pair_that_only_cancels_together():
+    """Seed 1 of the GHZ-3 benchmark settles on this 5-gate circuit: Y0 or Z1 alone leaves fidelity 0."""
+    env, counter = _pruning_ghz3()
+    terminated, info = _play(env, ("H0", "Y0", "CNOT0,1", "Z1", "CNOT0,2"))
+    assert terminated and info["fidelity"] > 0.95 and info["n_gates"] == 5, "the episode itself is unchanged"
+    pruned = info["pruned"]
+    assert pruned["actions"] == ["H0", "CNOT0,1", "CNOT0,2"] and pruned["n_gates"] == 3 and pruned["n_two_qubit"] == 2
+    assert pruned["fidelity"] == pytest.approx(1.0)
+    assert counter.steps == 5 + pruned["evaluations"], "every replay step is an evaluation of the wrapped env"
+    spec = CandidateSpec.from_dict(pruned["spec"])
+    ghz = torch.zeros(8, dtype=torch.complex128)
+    ghz[0] = ghz[7] = 1 / math.sqrt(2)
+    assert len(spec.gates) == 3 and torch.allclose(simulate(spec.gates, 3), ghz)
+
+    before = counter.steps
+    _, again = _play(env, ("H0", "Y0", "CNOT0,1", "Z1", "CNOT0,2"))
+    assert counter.steps == before + 5 and again["pruned"]["actions"] == pruned["actions"], "a pruned circuit is not replayed"
+
+
+def test_pruning_keeps_an_optimal_circuit_and_skips_unfinished_episodes():
+    env, counter = _pruning_ghz3()
+    _, info = _play(env, ("H0", "CNOT0,1", "CNOT1,2"))
+    assert info["pruned"]["actions"] == ["H0", "CNOT0,1", "CNOT1,2"]
+    assert info["pruned"]["evaluations"] == counter.steps - 3 > 0
+    terminated, info = _play(env, ("H0", "X1", "stop"))
+    assert terminated and "pruned" not in info, "only circuits that reach the threshold are pruned"
 
 
 def test_h2_reaches_chemical_accuracy_and_its_spec_evaluates():
