@@ -209,6 +209,14 @@ def test_pruning_keeps_an_optimal_circuit_and_skips_unfinished_episodes():
     assert terminated and "pruned" not in info, "only circuits that reach the threshold are pruned"
 
 
+def test_pruning_stops_at_its_replay_budget():
+    counter = StepCounter(gym.make(CIRCUIT_DESIGN_ID, task={"name": "ghz", "n": 3}, gate_set="qas-gym"))
+    env = PruneOnSuccess(counter, max_replay_steps=6)
+    _, info = _play(env, ("H0", "Y0", "CNOT0,1", "Z1", "CNOT0,2"))
+    assert 6 <= info["pruned"]["evaluations"] <= 6 + 4, "stops at the first removal past the budget"
+    assert info["pruned"]["n_gates"] == 5, "the pair that cancels is found only by two-block removals"
+
+
 def test_h2_reaches_chemical_accuracy_and_its_spec_evaluates():
     """From Hartree-Fock |1100>: RY on wire 2 plus three CNOTs make cos|1100> + sin|0011>."""
     env = make(task="h2")
