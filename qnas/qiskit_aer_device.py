@@ -8,8 +8,7 @@ This is a second noise model beside qnas's own ``noisy`` device (`qnas.noise_mod
 another library from the same kind of data, so each can be checked against the other.
 
 Options: ``backend`` (required, a fake backend name) and ``seed`` (for the transpiler's choices
-and the sampling). Aer
-samples: a candidate scored here needs ``calibration.shots``. The calibration settings that
+and the sampling). Aer samples: a candidate scored here needs ``calibration.shots``. The calibration settings that
 ``noisy`` applies itself (readout mitigation, ZNE, layout) are not applied here; the
 transpiler picks the layout.
 
@@ -18,13 +17,14 @@ Install: ``pip install 'qnas[qiskit]'`` (pennylane-qiskit, qiskit-aer, qiskit-ib
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import warnings
 from typing import Any
 
+from qnas.devices import QISKIT_AER
 from qnas.errors import DeviceError, not_allowed
 
-DEVICE = "qiskit.aer"
 OPTIONS = ("backend", "seed")
 PLUGINS = "pip install 'qnas[qiskit]'  (pennylane-qiskit, qiskit-aer and qiskit-ibm-runtime)"
 
@@ -32,11 +32,13 @@ PLUGINS = "pip install 'qnas[qiskit]'  (pennylane-qiskit, qiskit-aer and qiskit-
 def _require_plugins() -> None:
     missing = [m for m in ("pennylane_qiskit", "qiskit_aer", "qiskit_ibm_runtime") if importlib.util.find_spec(m) is None]
     if missing:
-        raise DeviceError(f"device {DEVICE!r} needs {', '.join(missing)}: {PLUGINS}.")
+        raise DeviceError(f"device {QISKIT_AER!r} needs {', '.join(missing)}: {PLUGINS}.")
 
 
+@functools.cache
 def fake_backends() -> dict[str, type]:
-    """Fake backend name (``fake_manila``) -> its class in qiskit-ibm-runtime, without building any."""
+    """Fake backend name (``fake_manila``) -> its class in qiskit-ibm-runtime, without building any.
+    Read once per process: every device config and capacity check looks names up here."""
     _require_plugins()
     from qiskit_ibm_runtime import fake_provider
     from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
@@ -53,23 +55,29 @@ def check_options(options: dict[str, Any]) -> None:
     """Refuse unknown options, a missing or unknown backend and a non-integer seed, naming the fix."""
     for key in options:
         if key not in OPTIONS:
-            raise DeviceError(not_allowed(f"{DEVICE} device option", key, OPTIONS))
+            raise DeviceError(not_allowed(f"{QISKIT_AER} device option", key, OPTIONS))
     if "backend" not in options:
         raise DeviceError(
-            f"device {DEVICE!r} needs the option backend, a fake IBM backend of qiskit-ibm-runtime, "
+            f"device {QISKIT_AER!r} needs the option backend, a fake IBM backend of qiskit-ibm-runtime, "
             "e.g. --device qiskit.aer --device-arg backend=fake_manila."
         )
     names = fake_backends()
     if options["backend"] not in names:
-        raise DeviceError(not_allowed(f"{DEVICE} backend", options["backend"], sorted(names)))
+        raise DeviceError(not_allowed(f"{QISKIT_AER} backend", options["backend"], sorted(names)))
     seed = options.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise DeviceError(f"{DEVICE} device option seed = {seed!r} must be an integer.")
+        raise DeviceError(f"{QISKIT_AER} device option seed = {seed!r} must be an integer.")
 
 
 def backend_qubits(options: dict[str, Any]) -> int:
     """Qubits of the device the backend describes."""
-    return _fake_backend(options["backend"]).num_qubits
+    return _qubit_count(options["backend"])
+
+
+@functools.cache
+def _qubit_count(name: str) -> int:
+    """Built once per backend name: the capacity check runs on every evaluation."""
+    return _fake_backend(name).num_qubits
 
 
 def make_aer_device(options: dict[str, Any], wires: int):
