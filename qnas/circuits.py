@@ -34,8 +34,8 @@ import numpy as np
 import pennylane as qml
 import torch
 
-from qnas.devices import QISKIT_AER, DeviceConfig, make_device
-from qnas.errors import DeviceError, SpecError
+from qnas.devices import DeviceConfig, make_device
+from qnas.errors import SpecError
 from qnas.spec import CandidateSpec, GateSpec
 
 AMPLITUDE_EPS = 1e-8
@@ -227,11 +227,7 @@ def make_qnode(
         # basis and is read from the density matrix.
         pauli = measurement == "spec" if isinstance(measurement, str) else measurement.pauli_rep is not None
         return noisy_qnode(qfunc, spec.n_qubits, device, spec.calibration, shots=shots, diagonal_readout=pauli)
-    if device.name == QISKIT_AER and shots is None:
-        raise DeviceError(
-            f"device {QISKIT_AER!r} samples, and calibration.shots is not set: give the spec (or the search "
-            "space) a shot count, e.g. calibration.shots: 4000."
-        )
+    device.check_shots(shots)
     dev = make_device(device, spec.n_qubits)
     backprop = shots is None and device.name in ("default.qubit", "default.mixed")
     return qml.QNode(qfunc, dev, interface="torch", diff_method="backprop" if backprop else "best", shots=shots)

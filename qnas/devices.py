@@ -142,6 +142,19 @@ class DeviceConfig:
     def is_hardware(self) -> bool:
         return self.name in HARDWARE_CREDENTIALS
 
+    @property
+    def samples_only(self) -> bool:
+        """True for devices that only sample (Aer's fake backends, hardware): a circuit needs shots."""
+        return self.name == QISKIT_AER or self.is_hardware
+
+    def check_shots(self, shots: int | None) -> None:
+        """DeviceError, with the fix, when this device samples only and `shots` is None."""
+        if shots is None and self.samples_only:
+            raise DeviceError(
+                f"device {self.name!r} samples, and calibration.shots is not set: give the spec (or the search "
+                "space) a shot count, e.g. calibration.shots: 4000."
+            )
+
     def __hash__(self) -> int:
         return hash((self.name, json.dumps(self.options, sort_keys=True)))
 

@@ -289,6 +289,7 @@ def evaluate(
         np.random.seed(budget.seed)
 
         check_compatible(spec, task)
+        device.check_shots(spec.calibration.shots)  # before training, not after it
         classification = task.kind == "classification"
         batch_size = spec.training.batch_size if classification else 1
         # Validation and scoring run EVAL_CHUNK rows per circuit call: check the larger of the two.

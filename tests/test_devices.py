@@ -103,3 +103,31 @@ def test_make_device_returns_a_real_seeded_device():
     assert sorted(set(flips)) == [-1, 1]
     assert coin_flips(7) == flips
     assert coin_flips(8) != flips
+
+
+@pytest.mark.parametrize("name", ["qiskit.aer", "qiskit.remote", "braket.aws.qubit"])
+def test_sampling_only_devices_refuse_a_candidate_without_shots_before_training(name, monkeypatch):
+    from qnas.devices import HARDWARE_CREDENTIALS
+    from qnas.evaluation import Budget, evaluate
+    from qnas.spec import CandidateSpec, TrainingSpec
+    from qnas.tasks import make_task
+
+    for variable in HARDWARE_CREDENTIALS.get(name, ()):
+        monkeypatch.delenv(variable, raising=False)
+    device = DeviceConfig(name, {"backend": "fake_manila"} if name == "qiskit.aer" else {})
+    assert device.samples_only
+    device.check_shots(1000)  # any shot count is fine
+    analytic = CandidateSpec(n_qubits=2, training=TrainingSpec(epochs=50))
+    failed = evaluate(analytic, make_task({"name": "moons", "n_samples": 40}), device, Budget(seed=0))
+    # The shots come first (not the credentials, read only when the device is built), and no epoch ran.
+    assert failed.status == "failed"
+    assert f"device {name!r} samples, and calibration.shots is not set" in failed.error
+    assert "calibration.shots: 4000" in failed.error
+    assert "train_time_s" not in failed.metrics
+
+
+@pytest.mark.parametrize("name", SIMULATORS)
+def test_simulators_take_analytic_candidates(name):
+    config = DeviceConfig(name, {"calibration": "ibm_manila"} if name == "noisy" else {})
+    assert not config.samples_only
+    config.check_shots(None)
