@@ -19,7 +19,7 @@ from qnas.models import build_model
 from qnas.spec import CalibrationSpec, CandidateSpec, EncodingSpec, GateSpec, LayerSpec, TrainingSpec
 from qnas.tasks import make_task
 from qnas.tasks.vqe import dense_matrix
-from qnas.training import REPORTS_PER_RUN, report_due
+from qnas.training import REPORTS_PER_RUN, TrainingDiverged, report_due, train_classifier
 
 
 @functools.cache
@@ -126,6 +126,20 @@ def test_nan_in_the_training_data_fails_with_the_epoch():
     assert result.status == "failed"
     assert result.reason == "loss became NaN at epoch 1"
     assert result.value is None and result.weights is None
+
+
+def test_a_diverging_loss_stops_training_with_the_epoch():
+    # Plain SGD at the largest allowed rate on unscaled features through two linear layers: the
+    # loss grows each epoch until it overflows. The run stops there instead of returning a score.
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(64, 2)) * 10).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Linear(16, 2))
+    training = TrainingSpec(learning_rate=10.0, epochs=50, batch_size=16, optimizer="sgd")
+    with pytest.raises(TrainingDiverged, match=r"^loss became inf at epoch \d+$") as diverged:
+        train_classifier(model, x, y, x, y, training, training.epochs, seed=0)
+    assert int(str(diverged.value).rsplit(" ", 1)[1]) < 10  # 3 here: stopped early, not at the end
 
 
 def test_report_true_prunes_with_the_last_reported_value():
