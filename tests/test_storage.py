@@ -106,10 +106,11 @@ def _restart_postgres() -> None:
 @needs_postgres
 @pytest.mark.skipif(not os.environ.get("QNAS_TEST_POSTGRES_CTL"), reason="needs QNAS_TEST_POSTGRES_CTL to restart it")
 def test_a_database_restart_mid_search_loses_no_result(tmp_path: Path, tiny_space: str) -> None:
-    """The server restarts between trials; the driver reconnects and every trial finishes."""
+    """The server restarts mid-search; the driver reconnects and every trial finishes."""
     space = tmp_path / "steady.yaml"
+    # Trials of about 1.5 s: the 3 left after the first outlast the restart, so it lands mid-search.
     space.write_text(Path(tiny_space).read_text().replace("{choices: [0.05, 0.02]}", "{float: [0.01, 0.1]}")
-                     .replace("epochs: 4", "epochs: 30"))
+                     .replace("epochs: 4", "epochs: 150"))
     study = f"restart-{uuid.uuid4().hex[:8]}"
     driver = subprocess.Popen(
         [sys.executable, "-m", "qnas.cli", "search", "--space", str(space), "--task", "moons", "--task-arg",
