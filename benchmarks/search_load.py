@@ -92,17 +92,23 @@ def search(workers: int, trials: int, sampler: str, folder: Path, storage: str) 
     }
 
 
-def ray_only(workers: int, trials: int, folder: Path, cold: bool) -> float:
-    """Wall time of the same kind of jobs queued straight onto Ray workers: no driver work.
-    `cold`: the clock starts before the workers are created, as in a search."""
-    space = load_space(str(folder / "fast.yaml"))
+def fast_jobs(space_path: Path, rates: list[float]) -> list[Job]:
+    """Jobs of the fast space's one candidate, one per learning rate, as a search would send them."""
+    space = load_space(str(space_path))
     task = make_task(TASK)
     names = space.distributions()
     jobs = []
-    for number, rate in enumerate(np.geomspace(0.001, 0.1, trials)):
+    for number, rate in enumerate(rates):
         values = {name: float(rate) if name == "learning_rate" else d.choices[0] for name, d in names.items()}
         spec = space.decode(values, task.required_qubits)
         jobs.append(Job(number, spec.to_dict(), task.config(), {"name": "default.qubit"}, Budget().to_dict()))
+    return jobs
+
+
+def ray_only(workers: int, trials: int, folder: Path, cold: bool) -> float:
+    """Wall time of the same kind of jobs queued straight onto Ray workers: no driver work.
+    `cold`: the clock starts before the workers are created, as in a search."""
+    jobs = fast_jobs(folder / "fast.yaml", list(np.geomspace(0.001, 0.1, trials)))
     start = time.monotonic()
     pool = [new_worker() for _ in range(workers)]
     if not cold:

@@ -29,10 +29,7 @@ import sys, tempfile, time
 from pathlib import Path
 started = time.perf_counter()
 import torch
-from qnas.executor import Job, TaskCache, run_job
-from qnas.evaluation import Budget
-from qnas.search_spaces import load_space
-from qnas.tasks import make_task
+from qnas.executor import TaskCache, run_job
 sys.path.insert(0, "benchmarks")
 import search_load
 imported = time.perf_counter()
@@ -40,10 +37,7 @@ torch.set_num_threads(1)
 with tempfile.TemporaryDirectory() as tmp:
     path = Path(tmp) / "fast.yaml"
     path.write_text(search_load.FAST_SPACE.replace("EPOCHS", "30"))
-    space, task = load_space(str(path)), make_task(search_load.TASK)
-values = {n: 0.01 if n == "learning_rate" else d.choices[0] for n, d in space.distributions().items()}
-spec = space.decode(values, task.required_qubits)
-job = Job(0, spec.to_dict(), task.config(), {"name": "default.qubit"}, Budget().to_dict())
+    [job] = search_load.fast_jobs(path, [0.01])
 cache, times = TaskCache(), []
 for _ in range(2):
     begun = time.perf_counter()

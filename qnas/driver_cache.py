@@ -157,10 +157,7 @@ class DriverCachedStorage(_CachedStorage):
                 own.values, own.datetime_complete = values, datetime.datetime.now()
                 del self._own[trial_id]
                 return changed
-            # Taken first by another process: the next look reads the database.
-            del self._own[trial_id]
-            self._pending.pop(trial_id, None)
-            self._read_at.pop(self._trial_id_to_study_id_and_number[trial_id][0], None)
+            self._forget(trial_id)  # taken first by another process
         return changed
 
     def set_trial_intermediate_value(self, trial_id: int, step: int, intermediate_value: float) -> None:
@@ -222,10 +219,15 @@ class DriverCachedStorage(_CachedStorage):
             trial_writes.write(self._backend.engine, trial_id, writes, finish)
         except UpdateFinishedTrialError:
             with self._lock:
-                self._own.pop(trial_id, None)
-                self._pending.pop(trial_id, None)
-                self._read_at.pop(self._trial_id_to_study_id_and_number[trial_id][0], None)
+                self._forget(trial_id)
             raise
+
+    def _forget(self, trial_id: int) -> None:
+        """Drop a trial another process ended, with what was held for it; the next look at its
+        study reads the database. Call with the lock held."""
+        self._own.pop(trial_id, None)
+        self._pending.pop(trial_id, None)
+        self._read_at.pop(self._trial_id_to_study_id_and_number[trial_id][0], None)
 
     def _merge_into_own(self, trial_id: int, **fields: dict[Any, Any]) -> None:
         """Merge each `fields` entry (a FrozenTrial dict attribute: params, user_attrs, ...) into
