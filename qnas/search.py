@@ -21,7 +21,7 @@ from qnas.agents import Proposal, make_sampler
 from qnas.agents.factory import check_agent, make_proposer
 from qnas.agents.optuna_proposer import make_pruner
 from qnas.devices import DeviceConfig
-from qnas.errors import QnasError
+from qnas.errors import DeviceError, QnasError
 from qnas.evaluation import Budget, EvalResult
 from qnas.executor import Executor, Job, make_executor
 from qnas.objectives import Objective, objective_values, parse_objectives
@@ -152,6 +152,13 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
     space = load_space(config.space or DEFAULT_SPACES[task.kind])
     space.check_task_kind(task.kind)
     device = DeviceConfig.from_dict(config.device)
+    if device.samples_only and space.allows_analytic():
+        raise DeviceError(
+            f"device {device.name!r} samples, and space {space.name!r} lets candidates run without shots "
+            "(calibration.shots null, or not drawn for every candidate): each such trial would fail. Give every "
+            "candidate a shot count, e.g. params: shots: {choices: [1000, 4000]} (as --space aer_classification "
+            "does) or fixed: shots: 4000."
+        )
     check_storage_url(config.storage)
     objectives = parse_objectives(config.objectives, task) if config.objectives else ()
     pruner = make_pruner("none" if objectives else config.pruner)  # Optuna prunes single objectives only

@@ -150,6 +150,19 @@ class SearchSpace:
                 values[param.field] = param.suggest(trial)
         return _calibration(values) if values else None
 
+    def allows_analytic(self) -> bool:
+        """Whether some candidate has no shot count (analytic expectation values): shots fixed to
+        null, a null choice, or a shots parameter that is not drawn for every candidate. A device
+        that only samples fails those candidates, so a search checks this before it starts."""
+        if "shots" in self.fixed:
+            return self.fixed["shots"] is None
+        shots = [p for p in self.params if p.field == "shots"]
+        return not shots or any(
+            not p.is_active(dict(self.fixed))
+            or (isinstance(p.distribution, CategoricalDistribution) and None in p.distribution.choices)
+            for p in shots
+        )
+
     def distributions(self) -> dict[str, BaseDistribution]:
         """Every parameter that can appear, in draw order (per-layer ones up to the most layers)."""
         return {p.name: p.distribution for p in (*self.params, *(p for layer in self._layers for p in layer))}

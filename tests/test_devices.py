@@ -126,6 +126,22 @@ def test_sampling_only_devices_refuse_a_candidate_without_shots_before_training(
     assert "train_time_s" not in failed.metrics
 
 
+@pytest.mark.parametrize("space", ["classification", "state_prep"])
+def test_a_search_on_a_sampling_device_refuses_a_space_without_shots_before_the_study_opens(space, tmp_path):
+    from qnas.search import SearchConfig, run_search
+
+    storage = tmp_path / "studies.db"
+    task = {"name": "moons", "n_samples": 40} if space == "classification" else {"name": "bell"}
+    config = SearchConfig(task=task, space=space, device={"name": "qiskit.remote"}, trials=2, workers=0,
+                          storage=f"sqlite:///{storage}", study="s")
+    with pytest.raises(DeviceError) as refused:
+        run_search(config)
+    message = str(refused.value)
+    assert f"device 'qiskit.remote' samples, and space {space!r} lets candidates run without shots" in message
+    assert "shots: {choices: [1000, 4000]}" in message and "aer_classification" in message
+    assert not storage.exists()  # refused before any study was opened or trial run
+
+
 @pytest.mark.parametrize("name", SIMULATORS)
 def test_simulators_take_analytic_candidates(name):
     config = DeviceConfig(name, {"calibration": "ibm_manila"} if name == "noisy" else {})

@@ -423,3 +423,28 @@ def test_no_warnings_when_sampling():
             trial = study.ask()
             load_space("classification").sample(trial)
             study.tell(trial, 0.5)
+
+
+
+@pytest.mark.parametrize(
+    ("fixed", "params", "analytic"),
+    [
+        ({"shots": 4000}, {}, False),
+        ({"shots": None}, {}, True),
+        ({}, {"shots": {"choices": [1000, 4000]}}, False),
+        ({}, {"shots": {"choices": [None, 1000]}}, True),
+        ({}, {"shots": {"int": [100, 1000]}}, False),
+        # drawn only for some candidates: the others keep the default, analytic
+        ({}, {"encoding": {"choices": ["angle_x", "iqp"]}, "shots": {"choices": [1000], "when": {"encoding": ["iqp"]}}}, True),
+        # ... unless the condition holds for every candidate
+        ({"encoding": "iqp"}, {"shots": {"choices": [1000], "when": {"encoding": ["iqp"]}}}, False),
+        ({}, {}, True),  # never drawn
+    ],
+)
+def test_allows_analytic_follows_fixed_choices_and_when(fixed, params, analytic):
+    space = SearchSpace({"name": "s", "task_kinds": ["classification"], "fixed": {"n_qubits": 2, **fixed}, "params": params})
+    assert space.allows_analytic() is analytic
+
+
+def test_of_the_shipped_spaces_only_aer_classification_always_draws_shots():
+    assert [name for name in SPACE_NAMES if not load_space(name).allows_analytic()] == ["aer_classification"]
