@@ -101,9 +101,10 @@ BENCHMARKS = {
     "bell": Benchmark({"name": "bell"}, QAS_GYM, "fidelity", 0.95, 1000),
     "ghz3": Benchmark({"name": "ghz", "n": 3}, QAS_GYM, "fidelity", 0.95, 4000),
     "h2": Benchmark({"name": "h2"}, {"gate_set": "space", "max_gates": 20}, "energy_error", CHEMICAL_ACCURACY, 2000),
+    # LiH with the gates the RL issue's LiH benchmark uses (RY and CNOT, `rl_vs_samplers.py`)
     "lih": Benchmark(
         {"name": "npz", "path": str(HAMILTONIANS / "lih_4q_parity_1.2A.npz")},
-        {"gate_set": "space", "max_gates": 20},
+        {"gate_set": "space", "space": str(Path(__file__).parent / "spaces" / "vqe_ry_cnot.yaml"), "max_gates": 20},
         "energy_error",
         CHEMICAL_ACCURACY,
         3000,
