@@ -22,6 +22,9 @@ spent half the budget; RL: MaskablePPO on 2 environments in SB3's SubprocVecEnv 
 start-up (ray.init, the Ray workers' imports, the env subprocesses) is measured apart from the
 runs. These runs count evaluations too (twice the first successful worker's own count).
 
+`--first-seed N` and `--ppo KEY=VALUE` run other seeds and other PPO settings (BENCHMARKS.md's
+pilots: does RL reach the target sooner when it learns faster?).
+
 `--profile` prints where the time goes: evaluation (env steps: circuit building, simulation,
 angle optimization or training), proposer (ask/tell with storage, or the policy's forward passes
 and PPO updates), and Ray / subprocess overhead; with `--workers 1`, cProfile's top functions.
@@ -60,8 +63,10 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
 from qnas.agents import make_sampler
 from qnas.agents.rl_agent import DEFAULT_PPO
+from qnas.cli import parse_task_args
 from qnas.envs import CIRCUIT_DESIGN_ID
 from qnas.envs.scoring import CHEMICAL_ACCURACY
+from qnas.errors import QnasError
 
 HAMILTONIANS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "hamiltonians"
 PROPOSERS = ("random", "tpe", "nsga2", "rl")
@@ -152,10 +157,12 @@ class Tally(gym.Wrapper):
         return {"first_success": self.first_success, "best": self.best, "env_seconds": self.env_seconds}
 
 
-def ppo_settings(budget: int, n_envs: int) -> dict[str, Any]:
-    """The agent's PPO settings, with rollouts short enough for at least ~8 updates in `budget`."""
+def ppo_settings(budget: int, n_envs: int, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The agent's PPO settings, with rollouts short enough for at least ~8 updates in `budget`;
+    `overrides` (MaskablePPO keyword arguments, from `--ppo`) are applied as given."""
     rollout = int(min(DEFAULT_PPO["n_steps"], max(16, 2 ** math.floor(math.log2(max(1, budget // 8))))))
-    return {**DEFAULT_PPO, "n_steps": rollout // n_envs, "batch_size": min(DEFAULT_PPO["batch_size"], rollout)}
+    tuned = {**DEFAULT_PPO, "n_steps": rollout // n_envs, "batch_size": min(DEFAULT_PPO["batch_size"], rollout)}
+    return {**tuned, **overrides}
 
 
 class PPOTimer(BaseCallback):
@@ -182,14 +189,14 @@ class PPOTimer(BaseCallback):
         return True
 
 
-def run_rl(bench: Benchmark, seed: int, n_envs: int, timers: PhaseTimers) -> list[dict[str, Any]]:
+def run_rl(bench: Benchmark, seed: int, n_envs: int, ppo: dict[str, Any], timers: PhaseTimers) -> list[dict[str, Any]]:
     """MaskablePPO learning for `bench.budget` steps on `n_envs` environments (subprocesses when 2+)."""
     mark = time.perf_counter()
     factories = [lambda: Tally(bench.make_env(), bench) for _ in range(n_envs)]
     # fork: the subprocesses inherit this process' imports instead of paying them again
     env = SubprocVecEnv(factories, start_method="fork") if n_envs > 1 else DummyVecEnv(factories)
     mark = timers.add(STARTUP, mark)
-    model = MaskablePPO("MlpPolicy", env, seed=seed, verbose=0, **ppo_settings(bench.budget, n_envs))
+    model = MaskablePPO("MlpPolicy", env, seed=seed, verbose=0, **ppo_settings(bench.budget, n_envs, ppo))
     timers.add("proposer: PPO set-up", mark)
     model.learn(total_timesteps=bench.budget, callback=PPOTimer(timers))
     outcomes = env.env_method("outcome")
@@ -257,14 +264,20 @@ class RayPair:
 
 
 def one_run(
-    bench: Benchmark, proposer: str, seed: int, workers: int, pair: RayPair | None, timers: PhaseTimers
+    bench: Benchmark,
+    proposer: str,
+    seed: int,
+    workers: int,
+    pair: RayPair | None,
+    ppo: dict[str, Any],
+    timers: PhaseTimers,
 ) -> tuple[dict[str, Any], float]:
     """(outcome, wall seconds) of one run on `workers` (samplers: on `pair`). With 2 workers the
     outcome merges both workers' records; their evaluations to the target are counted as twice
     the first worker's own count (they run at the same pace)."""
     started, startup = time.perf_counter(), timers.seconds.get(STARTUP, 0.0)
     if proposer == "rl":
-        outcomes = run_rl(bench, seed, workers, timers)
+        outcomes = run_rl(bench, seed, workers, ppo, timers)
     elif pair is not None:
         outcomes = pair.run(bench, proposer, seed, timers)
     else:
@@ -298,12 +311,20 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=list(BENCHMARKS), choices=list(BENCHMARKS))
     parser.add_argument("--proposers", nargs="+", default=list(PROPOSERS), choices=PROPOSERS)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0, help="run seeds first-seed .. first-seed + seeds - 1")
+    parser.add_argument("--ppo", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a MaskablePPO setting of the rl proposer, e.g. --ppo n_steps=64")
     parser.add_argument("--budget", type=int, default=None, help="evaluations per run (default: the task's)")
     parser.add_argument("--workers", type=int, default=1, choices=(1, 2))
     parser.add_argument("--profile", action="store_true", help="print where the time goes, per task")
     args = parser.parse_args()
     if args.seeds < 1 or (args.budget is not None and args.budget < 2):
         parser.error(f"--seeds {args.seeds} must be at least 1 and --budget {args.budget} at least 2 (one step per worker)")
+    try:
+        ppo = parse_task_args(args.ppo, "--ppo")
+    except QnasError as exc:
+        parser.error(str(exc))
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(1)
     startup = PhaseTimers()
@@ -317,7 +338,8 @@ def main() -> None:
             bench = Benchmark(bench.task, bench.env, bench.metric, bench.target, args.budget)
         sign = {"fidelity": ">", "energy_error": "<=", "val_accuracy": ">="}[bench.metric]
         print(f"### {name}: {bench.task}, target {bench.metric} {sign} {bench.target:g}, budget {bench.budget} "
-              f"evaluations, seeds 0-{args.seeds - 1}, {args.workers} worker(s)\n")
+              f"evaluations, seeds {seeds[0]}-{seeds[-1]}, {args.workers} worker(s)"
+              f"{f', PPO overrides {ppo}' if ppo else ''}\n")
         print("| proposer | success | evaluations to target: median over all seeds (range; – = not reached) "
               f"| per seed | best {bench.metric} at the budget: median (range) | wall s per run: median (range) |")
         print("|---|---|---|---|---|---|")
@@ -325,10 +347,10 @@ def main() -> None:
         for proposer in args.proposers:
             timers, runs, walls = PhaseTimers(), [], []
             profiler = cProfile.Profile() if args.profile and args.workers == 1 else None
-            for seed in range(args.seeds):
+            for seed in seeds:
                 if profiler:
                     profiler.enable()
-                outcome, wall = one_run(bench, proposer, seed, args.workers, pair, timers)
+                outcome, wall = one_run(bench, proposer, seed, args.workers, pair, ppo, timers)
                 if profiler:
                     profiler.disable()
                 runs.append(outcome)
