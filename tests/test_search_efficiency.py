@@ -59,3 +59,17 @@ def test_a_budget_below_one_step_per_worker_is_refused() -> None:
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2
     assert "--budget 1 at least 2" in result.stderr
+
+
+def test_ppo_overrides_replace_the_budget_derived_rollout(efficiency) -> None:
+    assert efficiency.ppo_settings(2000, 1, {})["n_steps"] == 128  # about 8 updates in 2,000 steps
+    assert efficiency.ppo_settings(2000, 2, {})["n_steps"] == 64  # split between the 2 environments
+    tuned = efficiency.ppo_settings(2000, 1, {"n_steps": 32, "learning_rate": 1e-3})
+    assert tuned["n_steps"] == 32 and tuned["learning_rate"] == 1e-3 and tuned["batch_size"] == 64
+
+
+def test_a_malformed_ppo_override_is_refused() -> None:
+    command = [sys.executable, str(BENCHMARKS_DIR / "search_efficiency.py"), "--ppo", "n_steps"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert "--ppo 'n_steps' must look like KEY=VALUE" in result.stderr
