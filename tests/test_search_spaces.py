@@ -425,7 +425,6 @@ def test_no_warnings_when_sampling():
             study.tell(trial, 0.5)
 
 
-
 @pytest.mark.parametrize(
     ("fixed", "params", "analytic"),
     [
