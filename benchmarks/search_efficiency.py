@@ -320,6 +320,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.seeds < 1 or (args.budget is not None and args.budget < 2):
         parser.error(f"--seeds {args.seeds} must be at least 1 and --budget {args.budget} at least 2 (one step per worker)")
+    if args.first_seed < 0:
+        parser.error(f"--first-seed {args.first_seed} must be 0 or more (seeds are unsigned)")
     try:
         ppo = parse_task_args(args.ppo, "--ppo")
     except QnasError as exc:

@@ -73,3 +73,10 @@ def test_a_malformed_ppo_override_is_refused() -> None:
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2
     assert "--ppo 'n_steps' must look like KEY=VALUE" in result.stderr
+
+
+def test_a_negative_first_seed_is_refused() -> None:
+    command = [sys.executable, str(BENCHMARKS_DIR / "search_efficiency.py"), "--first-seed", "-1"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert "--first-seed -1 must be 0 or more" in result.stderr
