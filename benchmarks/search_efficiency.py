@@ -2,8 +2,10 @@
 fixed budget, and the wall time on 2 workers (issue 7, point 3).
 
 Every proposer designs circuits in `qnas/CircuitDesign-v0`, as in `rl_vs_samplers.py`, and one
-evaluation is one environment step: the circuit so far is scored (gate tasks: its angles
-re-optimized; classification: the layer stack trained for the env's epochs).
+evaluation is one environment step: a step that places a block scores the circuit so far (gate
+tasks: its angles re-optimized; classification: the layer stack trained for the env's epochs).
+The evaluations to the target are also printed counting only the scored steps, and only the
+distinct circuits (see `Tally`).
 
 - random / tpe / nsga2: qnas' own samplers (`qnas.agents.make_sampler`, what `qnas search
   --sampler` builds); each Optuna trial picks the action at slot k, define-by-run, until stop,
@@ -121,33 +123,50 @@ BENCHMARKS = {
 
 
 class Tally(gym.Wrapper):
-    """Counts evaluations (steps), the first one that met the target and the best metric, within
-    `budget`; also the seconds spent inside the environment (steps and resets)."""
+    """Counts evaluations within `bench.budget` and the first one that met the target, in three
+    units, plus the best metric and the seconds spent inside the environment (steps and resets).
+
+    - `evaluations`: environment steps, the budget's unit and the tables' main count (every step
+      is charged, as an RL agent's training is);
+    - `scored`: the steps that placed a block and scored the new circuit (a stop, or an action the
+      env refuses, scores nothing);
+    - `circuits`: the distinct circuits (action sequences since reset) scored, as if a cache
+      answered repeats: what a deterministic score would cost with one.
+    """
 
     def __init__(self, env: gym.Env, bench: Benchmark) -> None:
         super().__init__(env)
         self.bench = bench
         self.evaluations = 0
-        self.first_success: int | None = None
+        self.scored = 0
+        self.circuits: set[tuple[int, ...]] = set()
+        self.first_success: dict[str, int] | None = None
         self.best: float | None = None
         self.env_seconds = 0.0
+        self._prefix: tuple[int, ...] = ()
 
     def reset(self, **kwargs: Any) -> Any:
         started = time.perf_counter()
         out = self.env.reset(**kwargs)
         self.env_seconds += time.perf_counter() - started
+        self._prefix = ()
         return out
 
     def step(self, action: Any) -> Any:
         started = time.perf_counter()
         out = self.env.step(action)
         self.env_seconds += time.perf_counter() - started
+        info = out[4]
         self.evaluations += 1
-        value = out[4].get(self.bench.metric)
+        if not info["invalid_action"] and self.env.unwrapped.actions[int(action)].kind != "stop":
+            self.scored += 1
+            self._prefix += (int(action),)
+            self.circuits.add(self._prefix)
+        value = info.get(self.bench.metric)
         if value is not None and self.evaluations <= self.bench.budget:
             self.best = value if self.best is None else METRICS[self.bench.metric][1](self.best, value)
             if self.first_success is None and self.bench.reached(value):
-                self.first_success = self.evaluations
+                self.first_success = {"steps": self.evaluations, "scored": self.scored, "circuits": len(self.circuits)}
         return out
 
     def action_masks(self) -> np.ndarray:
@@ -290,9 +309,10 @@ def one_run(
     reached = [o["first_success"] for o in outcomes if o["first_success"] is not None]
     bests = [o["best"] for o in outcomes if o["best"] is not None]
     better = METRICS[bench.metric][1]
+    first = min(reached, key=operator.itemgetter("steps")) if reached else None
     merged = {
         # with 2 workers, evaluations of both are counted up to the first success of either
-        "first_success": min(reached) * len(outcomes) if reached else None,
+        "first_success": {unit: count * len(outcomes) for unit, count in first.items()} if first else None,
         "best": better(bests) if bests else None,
     }
     return merged, wall
@@ -343,8 +363,9 @@ def main() -> None:
               f"evaluations, seeds {seeds[0]}-{seeds[-1]}, {args.workers} worker(s)"
               f"{f', PPO overrides {ppo}' if ppo else ''}\n")
         print("| proposer | success | evaluations to target: median over all seeds (range; – = not reached) "
-              f"| per seed | best {bench.metric} at the budget: median (range) | wall s per run: median (range) |")
-        print("|---|---|---|---|---|---|")
+              f"| per seed | best {bench.metric} at the budget: median (range) | wall s per run: median (range) "
+              "| scored steps to target: median (range) | distinct circuits to target: median (range) |")
+        print("|---|---|---|---|---|---|---|---|")
         profiles: dict[str, tuple[PhaseTimers, float]] = {}
         for proposer in args.proposers:
             timers, runs, walls = PhaseTimers(), [], []
@@ -359,13 +380,14 @@ def main() -> None:
                 walls.append(wall)
             profiles[proposer] = (timers, sum(walls))
             # a seed that never reached the target counts as more than the budget
-            reached = [math.inf if r["first_success"] is None else r["first_success"] for r in runs]
+            reached, scored, circuits = ([math.inf if r["first_success"] is None else r["first_success"][unit]
+                                          for r in runs] for unit in ("steps", "scored", "circuits"))
             bests = [r["best"] for r in runs if r["best"] is not None]
             fmt = ".2e" if bench.metric == "energy_error" else ".3f"
             per_seed = ", ".join("–" if math.isinf(v) else str(v) for v in reached)
             successes = f"{sum(map(math.isfinite, reached))}/{len(runs)}"
             print(f"| {proposer} | {successes} | {spread(reached, 'g')} | {per_seed} | {spread(bests, fmt)} | "
-                  f"{spread(walls, '.1f')} |", flush=True)
+                  f"{spread(walls, '.1f')} | {spread(scored, 'g')} | {spread(circuits, 'g')} |", flush=True)
             if profiler:
                 stats = pstats.Stats(profiler)
                 stats.sort_stats("tottime")

@@ -33,8 +33,21 @@ def _bell_run(efficiency, budget: int):
 def test_tally_records_the_first_evaluation_that_meets_the_target(efficiency) -> None:
     env = _bell_run(efficiency, budget=10)
     assert env.evaluations == 3
-    assert env.first_success == 3
+    assert env.first_success == {"steps": 3, "scored": 3, "circuits": 3}
     assert env.best == pytest.approx(1.0)
+
+
+def test_tally_scores_neither_stop_nor_refused_actions_and_counts_a_repeated_circuit_once(efficiency) -> None:
+    bench = efficiency.Benchmark(**{**efficiency.BENCHMARKS["bell"].__dict__, "budget": 10})
+    env = efficiency.Tally(bench.make_env(), bench)
+    labels = [action.label for action in env.unwrapped.actions]
+    env.reset(seed=0)
+    for label in ("H0", "H0", "stop"):  # H twice in a row is refused; stop scores nothing
+        env.step(labels.index(label))
+    env.reset(seed=1)
+    for label in ("H0", "CNOT0,1"):  # H0 again: a circuit already scored
+        env.step(labels.index(label))
+    assert env.first_success == {"steps": 5, "scored": 3, "circuits": 2}
 
 
 def test_tally_ignores_evaluations_past_the_budget(efficiency) -> None:
