@@ -20,13 +20,16 @@ def efficiency(monkeypatch: pytest.MonkeyPatch):
     return search_efficiency
 
 
-def _bell_run(efficiency, budget: int):
+def _bell_run(efficiency, budget: int, *episodes: tuple[str, ...]):
+    """A Tally on Bell that has played `episodes` (action labels; by default one that reaches the
+    Bell state at its third evaluation), each from its own reset."""
     bench = efficiency.Benchmark(**{**efficiency.BENCHMARKS["bell"].__dict__, "budget": budget})
     env = efficiency.Tally(bench.make_env(), bench)
     labels = [action.label for action in env.unwrapped.actions]
-    env.reset(seed=0)
-    for label in ("Z0", "H0", "CNOT0,1"):  # the Bell state at the third evaluation
-        env.step(labels.index(label))
+    for seed, episode in enumerate(episodes or [("Z0", "H0", "CNOT0,1")]):
+        env.reset(seed=seed)
+        for label in episode:
+            env.step(labels.index(label))
     return env
 
 
@@ -38,15 +41,8 @@ def test_tally_records_the_first_evaluation_that_meets_the_target(efficiency) ->
 
 
 def test_tally_scores_neither_stop_nor_refused_actions_and_counts_a_repeated_circuit_once(efficiency) -> None:
-    bench = efficiency.Benchmark(**{**efficiency.BENCHMARKS["bell"].__dict__, "budget": 10})
-    env = efficiency.Tally(bench.make_env(), bench)
-    labels = [action.label for action in env.unwrapped.actions]
-    env.reset(seed=0)
-    for label in ("H0", "H0", "stop"):  # H twice in a row is refused; stop scores nothing
-        env.step(labels.index(label))
-    env.reset(seed=1)
-    for label in ("H0", "CNOT0,1"):  # H0 again: a circuit already scored
-        env.step(labels.index(label))
+    # H twice in a row is refused and stop scores nothing; H0 in the second episode is a repeat
+    env = _bell_run(efficiency, 10, ("H0", "H0", "stop"), ("H0", "CNOT0,1"))
     assert env.first_success == {"steps": 5, "scored": 3, "circuits": 2}
 
 
