@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import dataclasses
 import math
 import operator
 import pstats
@@ -47,7 +48,6 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +83,7 @@ EVALUATION = "evaluation (env steps)"
 STARTUP = "start-up: env subprocesses"
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Benchmark:
     """A task in the design env, its target and the evaluation budget of one run."""
 
@@ -262,7 +262,7 @@ class RayPair:
         # runtime_env for both functions, so the warmed-up workers are the ones that run trials.
         options = {"num_cpus": 1, "runtime_env": {"env_vars": {**WORKER_ENV, "PYTHONPATH": str(Path(__file__).parent)}}}
         self._worker = ray.remote(**options)(sampler_worker)
-        self.run(Benchmark(**{**BENCHMARKS["bell"].__dict__, "budget": 4}), "random", 0, PhaseTimers())
+        self.run(dataclasses.replace(BENCHMARKS["bell"], budget=4), "random", 0, PhaseTimers())
         timers.add("start-up: Ray workers' imports and first env", mark)
 
     def run(self, bench: Benchmark, sampler: str, seed: int, timers: PhaseTimers) -> list[dict[str, Any]]:
@@ -357,7 +357,7 @@ def main() -> None:
     for name in args.tasks:
         bench = BENCHMARKS[name]
         if args.budget is not None:
-            bench = Benchmark(bench.task, bench.env, bench.metric, bench.target, args.budget)
+            bench = dataclasses.replace(bench, budget=args.budget)
         sign = {"fidelity": ">", "energy_error": "<=", "val_accuracy": ">="}[bench.metric]
         print(f"### {name}: {bench.task}, target {bench.metric} {sign} {bench.target:g}, budget {bench.budget} "
               f"evaluations, seeds {seeds[0]}-{seeds[-1]}, {args.workers} worker(s)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -23,7 +24,7 @@ def efficiency(monkeypatch: pytest.MonkeyPatch):
 def _bell_run(efficiency, budget: int, *episodes: tuple[str, ...]):
     """A Tally on Bell that has played `episodes` (action labels; by default one that reaches the
     Bell state at its third evaluation), each from its own reset."""
-    bench = efficiency.Benchmark(**{**efficiency.BENCHMARKS["bell"].__dict__, "budget": budget})
+    bench = dataclasses.replace(efficiency.BENCHMARKS["bell"], budget=budget)
     env = efficiency.Tally(bench.make_env(), bench)
     labels = [action.label for action in env.unwrapped.actions]
     for seed, episode in enumerate(episodes or [("Z0", "H0", "CNOT0,1")]):
