@@ -45,7 +45,7 @@ import optuna
 import ray
 
 from qnas.evaluation import Budget
-from qnas.executor import Job
+from qnas.executor import Job, run_job
 from qnas.ray_executor import WORKER_ENV, new_worker
 from qnas.search import SearchConfig, run_search
 from qnas.search_spaces import load_space
@@ -110,7 +110,7 @@ def ray_only(workers: int, trials: int, folder: Path, cold: bool) -> float:
     `cold`: the clock starts before the workers are created, as in a search."""
     jobs = fast_jobs(folder / "fast.yaml", list(np.geomspace(0.001, 0.1, trials)))
     start = time.monotonic()
-    pool = [new_worker() for _ in range(workers)]
+    pool = [new_worker(run_job) for _ in range(workers)]
     if not cold:
         ray.get([actor.evaluate.remote(jobs[0]) for actor in pool])  # imports and task cache, untimed
         start = time.monotonic()

@@ -1,13 +1,13 @@
 """Scores of partial circuits, computed after every action of the circuit-design environment.
 
 Gate-level tasks (state preparation, VQE) re-optimize all angles on a `CompiledCircuit` after
-every gate, so a step costs milliseconds. The score must be close to what the circuit can reach,
+every gate, so a step is a small optimization. The score must be close to what the circuit can reach,
 or the agent learns nothing from a good gate: from a computational-basis start (Hartree-Fock)
 many angle gradients are exactly 0 at angle 0, a saddle that a new angle started at 0 never
 leaves. So a new angle starts at a small seeded random value, a quasi-Newton optimizer (L-BFGS)
 converges where a few Adam steps do not, and a few seeded random restarts of all the angles find
 minima the warm start misses. Classification trains the layer stack for a few epochs with the
-same code `qnas.evaluation` uses; that is seconds per step.
+same code `qnas.evaluation` uses: a training run per step, far costlier than a gate-level step.
 """
 
 from __future__ import annotations

@@ -9,9 +9,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qnas.errors import QnasError
+
+if TYPE_CHECKING:
+    from qnas.search import SearchConfig
 
 DASHBOARD_HOST = "127.0.0.1"
 
@@ -49,10 +52,11 @@ def _console() -> Any:
     return console if console.is_terminal else Console(width=200)
 
 
-def cmd_search(args: argparse.Namespace) -> int:
+def search_config(args: argparse.Namespace) -> SearchConfig:
+    """The search that `qnas search ARGS` asks for, from its parsed arguments."""
     from qnas.search import DEFAULT_TRIALS, SearchConfig
 
-    config = SearchConfig(
+    return SearchConfig(
         space=args.space,
         task=_task_config(args),
         trials=args.trials if args.trials is not None or args.resume else DEFAULT_TRIALS,
@@ -74,7 +78,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         fast_path=args.fast_path,
         objectives=tuple(args.objectives.split(",")) if args.objectives else (),
     )
-    return _run_and_summarize(config)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    return _run_and_summarize(search_config(args))
 
 
 def _run_and_summarize(config: Any) -> int:

@@ -46,7 +46,8 @@ KNOWN_DEVICES = (*SIMULATORS, QISKIT_AER, *HARDWARE_CREDENTIALS)
 NOISY_OPTIONS = ("calibration", "seed", "noise_aware", "readout_method", "readout_calibration")
 
 HARD_LIMITS = {"default.qubit": 28, "lightning.qubit": 30, "default.mixed": 14, "noisy": 14}
-"""Qubits a simulator accepts regardless of memory: beyond these a run takes hours, not minutes."""
+"""Qubits a simulator accepts regardless of memory: beyond these a run is too slow to be of use,
+as each qubit more doubles the work (for a density matrix: quadruples it)."""
 
 STATE_FACTOR = {"default.qubit": 1, "lightning.qubit": 1, "default.mixed": 2, "noisy": 2}
 """A pure state stores 2**n amplitudes; a density matrix stores 4**n = 2**(2n)."""

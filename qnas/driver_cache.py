@@ -4,8 +4,8 @@ Optuna's `_CachedStorage` (private; optuna is pinned) keeps finished trials in m
 every unfinished trial back from the database on each `get_all_trials` and `get_trial`: about
 six reads per trial in a search driver (the waiting-trial check, the sampler's looks at the
 study, the trial's own refreshes), 60% of the driver's database time (BENCHMARKS.md). And it
-writes each parameter and attribute through Optuna's ORM on its own, about ten writes of
-1.3 ms each per trial.
+writes each parameter and attribute through Optuna's ORM on its own, about ten writes per
+trial, each in a session of its own (`qnas.trial_writes`).
 
 `DriverCachedStorage` keeps that cache and adds three rules:
 

@@ -7,6 +7,7 @@ driver (`--workers 0`, for debugging and unit tests) or on a Ray worker (`qnas.r
 from __future__ import annotations
 
 import os
+import traceback
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Any
 
 from qnas.evaluation import Budget, EvalResult, evaluate
 from qnas.spec import CandidateSpec
+from qnas.training import Report
 
 ReportHandler = Callable[[int, int, float], bool]
 """(job id, step, objective value) -> True when that job should stop (pruned)."""
@@ -48,18 +50,28 @@ class TaskCache:
         return self._tasks[key]
 
 
-def run_job(job: Job, tasks: TaskCache, report: Callable[[int, float], bool] | None) -> EvalResult:
-    """Build the job's task and evaluate; shared by every executor. Like `evaluate`, it never
-    raises: a task that cannot be built here (a CSV missing on this node) fails the one trial."""
+def failed_result(job: Job, reason: str) -> EvalResult:
+    """The result of a job that ended without an evaluation (a dead worker, a timeout, a raise)."""
+    return EvalResult(status="failed", error=reason, spec_hash=CandidateSpec.from_dict(job.spec).hash)
+
+
+def run_job(job: Job, tasks: TaskCache, report: Report | None) -> EvalResult:
+    """Build the job's task and evaluate: every executor's default job runner. Like `evaluate`, it
+    never raises: a task that cannot be built here (a CSV missing on this node) fails the one trial."""
     try:
         task = tasks.get(job.task)
     except Exception as exc:
-        return EvalResult(
-            status="failed",
-            error=f"task could not be built on this worker: {exc}",
-            spec_hash=CandidateSpec.from_dict(job.spec).hash,
-        )
+        return failed_result(job, f"task could not be built on this worker: {exc}")
     return evaluate(job.spec, task, job.device, Budget.from_dict(job.budget), report=report)
+
+
+JobRunner = Callable[[Job, TaskCache, Report | None], EvalResult]
+"""What a worker runs for one job, given the job, its process's task cache and, when something
+reads them, a `report` for intermediate values. `run_job` unless the caller passes its own: to
+wrap evaluation (logging, a custom training loop around `evaluate`), or to run a job whose course a
+test controls (one that blocks until killed, or loops until told to stop). On Ray workers it must
+pickle: a module-level function, or an instance of a module-level class. Return an `EvalResult`;
+an exception fails the one trial with the exception's text."""
 
 
 class Executor(ABC):
@@ -91,8 +103,9 @@ class InProcessExecutor(Executor):
 
     capacity = 1
 
-    def __init__(self, on_report: ReportHandler | None = None) -> None:
+    def __init__(self, on_report: ReportHandler | None = None, job_runner: JobRunner = run_job) -> None:
         self.on_report = on_report
+        self._job_runner = job_runner
         self._queue: deque[Job] = deque()
         self._tasks = TaskCache()
 
@@ -109,16 +122,21 @@ class InProcessExecutor(Executor):
         job = self._queue.popleft()
         on_report = self.on_report
         report = None if on_report is None else lambda step, value: on_report(job.id, step, value)
-        result = run_job(job, self._tasks, report)
+        try:
+            result = self._job_runner(job, self._tasks, report)
+        except Exception as exc:  # as on a Ray worker: a raising job runner fails its one trial
+            result = failed_result(job, f"worker raised: {exc!r}\n{traceback.format_exc()}")
         result.worker = {"node_id": "driver", "pid": os.getpid()}
         return [(job, result)]
 
 
-def make_executor(workers: int, address: str | None = None, trial_timeout: float | None = None) -> Executor:
+def make_executor(
+    workers: int, address: str | None = None, trial_timeout: float | None = None, job_runner: JobRunner = run_job
+) -> Executor:
     """`workers == 0` evaluates in-process; otherwise a pool of that many Ray actors, on a local
-    Ray or on the cluster at `address`, starting up from this call on."""
+    Ray or on the cluster at `address`, starting up from this call on. Each job runs `job_runner`."""
     if workers == 0:
-        return InProcessExecutor()
+        return InProcessExecutor(job_runner=job_runner)
     from qnas.ray_executor import RayExecutor
 
-    return RayExecutor(workers, address=address, trial_timeout=trial_timeout)
+    return RayExecutor(workers, address=address, trial_timeout=trial_timeout, job_runner=job_runner)

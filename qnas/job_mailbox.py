@@ -1,8 +1,8 @@
 """The mailbox actor between evaluation workers and the search driver.
 
 Its own module, importing Ray alone: an actor's process imports the module that defines its
-class, and the evaluation modules (torch, PennyLane) would cost this small actor seconds of CPU
-at start-up, taken from the workers beside it.
+class, and importing the evaluation modules (torch, PennyLane) would make this small actor's
+start-up heavy, with CPU taken from the workers beside it.
 """
 
 from __future__ import annotations

@@ -20,9 +20,8 @@ from ray.exceptions import GetTimeoutError, RayActorError, RayError, RayTaskErro
 
 from qnas.errors import QnasError
 from qnas.evaluation import EvalResult
-from qnas.executor import Executor, Job, ReportHandler, TaskCache, run_job
+from qnas.executor import Executor, Job, JobRunner, ReportHandler, TaskCache, failed_result, run_job
 from qnas.job_mailbox import JobMailbox
-from qnas.spec import CandidateSpec
 
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
@@ -31,10 +30,11 @@ WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THRE
 class EvalWorker:
     """A long-lived evaluation process: one thread, imports paid once, tasks cached."""
 
-    def __init__(self) -> None:
+    def __init__(self, job_runner: JobRunner = run_job) -> None:
         import torch
 
         torch.set_num_threads(1)
+        self._job_runner = job_runner
         self._tasks = TaskCache()
         self._where = {"node_id": ray.get_runtime_context().get_node_id(), "pid": os.getpid()}
 
@@ -52,19 +52,15 @@ class EvalWorker:
             answered, unanswered[:] = ray.wait(unanswered, num_returns=len(unanswered), timeout=0)
             return any(ray.get(answered))
 
-        result = run_job(job, self._tasks, report if reports and mailbox is not None else None)
+        result = self._job_runner(job, self._tasks, report if reports and mailbox is not None else None)
         ray.get(unanswered)  # every report reaches the mailbox before the result reaches the driver
         result.worker = self._where
         return result
 
 
-def _failed(job: Job, reason: str) -> EvalResult:
-    return EvalResult(status="failed", error=reason, spec_hash=CandidateSpec.from_dict(job.spec).hash)
-
-
-def new_worker() -> Any:
+def new_worker(job_runner: JobRunner) -> Any:
     # Actor-level env vars merge with a job's runtime_env (`ray job submit --runtime-env-json`).
-    return EvalWorker.options(runtime_env={"env_vars": WORKER_ENV}).remote()
+    return EvalWorker.options(runtime_env={"env_vars": WORKER_ENV}).remote(job_runner)
 
 
 CONNECT_SECONDS = 10.0
@@ -123,6 +119,8 @@ class RayExecutor(Executor):
     (a trial timeout, or an `on_report` handler, which may be set until the first submit):
     without both, a job is one actor call and nothing else.
 
+    Each job runs `job_runner` on its worker (`qnas.executor.JobRunner`; `run_job` by default).
+
     `trial_timeout` (seconds) bounds one evaluation, from the moment its worker starts it (a fresh
     worker's start-up does not count): past it the worker is killed, the job fails with "timed out
     after S s", and a fresh worker takes the freed slot.
@@ -134,6 +132,7 @@ class RayExecutor(Executor):
         on_report: ReportHandler | None = None,
         address: str | None = None,
         trial_timeout: float | None = None,
+        job_runner: JobRunner = run_job,
     ) -> None:
         self._started_ray = connect(address, workers)
         cpus = ray.cluster_resources().get("CPU", 0)
@@ -148,7 +147,8 @@ class RayExecutor(Executor):
         self.on_report = on_report
         self._trial_timeout = trial_timeout
         self._mailbox: Any = None
-        self._idle = [new_worker() for _ in range(workers)]
+        self._job_runner = job_runner
+        self._idle = [new_worker(job_runner) for _ in range(workers)]
         self._running: dict[ray.ObjectRef, tuple[Job, Any]] = {}
         self._started_at: dict[int, float] = {}
 
@@ -181,14 +181,14 @@ class RayExecutor(Executor):
         try:
             result = ray.get(ref)
         except RayActorError as exc:
-            result = _failed(job, f"worker died: {exc}")
-            actor = new_worker()
+            result = failed_result(job, f"worker died: {exc}")
+            actor = new_worker(self._job_runner)
         except RayTaskError as exc:
-            result = _failed(job, f"worker raised: {exc.cause!r}\n{traceback.format_exc()}")
+            result = failed_result(job, f"worker raised: {exc.cause!r}\n{traceback.format_exc()}")
         except RayError as exc:  # lost objects, out-of-memory kills, dead nodes: one failed trial
-            result = _failed(job, f"worker died: {type(exc).__name__}: {exc}")
+            result = failed_result(job, f"worker died: {type(exc).__name__}: {exc}")
             ray.kill(actor, no_restart=True)
-            actor = new_worker()
+            actor = new_worker(self._job_runner)
         self._idle.append(actor)
         return job, result
 
@@ -201,8 +201,8 @@ class RayExecutor(Executor):
                 del self._running[ref]
                 del self._started_at[job.id]
                 ray.kill(actor, no_restart=True)
-                self._idle.append(new_worker())
-                expired.append((job, _failed(job, f"timed out after {self._trial_timeout:g} s")))
+                self._idle.append(new_worker(self._job_runner))
+                expired.append((job, failed_result(job, f"timed out after {self._trial_timeout:g} s")))
         return expired
 
     def _relay_mail(self) -> None:

@@ -23,7 +23,7 @@ from qnas.agents.optuna_proposer import make_pruner
 from qnas.devices import DeviceConfig
 from qnas.errors import DeviceError, QnasError
 from qnas.evaluation import Budget, EvalResult
-from qnas.executor import Executor, Job, make_executor
+from qnas.executor import Executor, Job, JobRunner, make_executor, run_job
 from qnas.objectives import Objective, objective_values, parse_objectives
 from qnas.progress import SearchCounts, SearchProgress
 from qnas.search_spaces import DEFAULT_SPACES, SearchSpace, load_space
@@ -145,8 +145,13 @@ def _check_settings(config: SearchConfig) -> None:
         raise QnasError(f"--agent-timesteps = {config.agent_timesteps} must be at least 1.")
 
 
-def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> SearchOutcome:
-    """Run trials into the study until it holds the requested count, and return the counts."""
+def run_search(
+    config: SearchConfig, progress: SearchProgress | None = None, job_runner: JobRunner = run_job
+) -> SearchOutcome:
+    """Run trials into the study until it holds the requested count, and return the counts.
+
+    Each worker runs `job_runner` per trial (`qnas.executor.JobRunner`): qnas's evaluation unless
+    you pass your own, such as one that wraps `run_job` with logging of your own."""
     _check_settings(config)
     task = make_task(config.task)
     space = load_space(config.space or DEFAULT_SPACES[task.kind])
@@ -170,9 +175,9 @@ def run_search(config: SearchConfig, progress: SearchProgress | None = None) -> 
 
         check_address(config.address)
 
-    # Workers start first: their imports (seconds) overlap opening the study and building the proposer.
+    # Workers start first: their imports (torch, PennyLane) overlap opening the study and building the proposer.
     start = time.monotonic()
-    executor = make_executor(config.workers, config.address, config.trial_timeout)
+    executor = make_executor(config.workers, config.address, config.trial_timeout, job_runner)
     try:
         return _search(config, executor, start, task, space, device, objectives, pruner, progress)
     finally:

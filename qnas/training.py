@@ -26,6 +26,7 @@ EVAL_CHUNK = 256
 """Rows per forward pass when scoring, so a large validation set never holds one huge batch of states."""
 
 Report = Callable[[int, float], bool]
+"""(step, objective value) -> True when the running job should stop: a job's view of the pruner."""
 
 
 class TrainingDiverged(QnasError):

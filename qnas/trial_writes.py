@@ -1,10 +1,10 @@
 """A trial's writes to Optuna's database tables, in one transaction of SQLAlchemy Core statements.
 
 Optuna's RDB storage writes each parameter, attribute and value through its ORM in its own
-session: a lookup of the trial, an object, a flush and a commit, about 1.3 ms each here, and a
-search driver makes about ten per trial. Written here instead, as one transaction of cached Core
-statements, the driver's storage work fell from 29.8 to 9.2 ms CPU per trial
-(`benchmarks/driver_cache.py`; BENCHMARKS.md, search load, round 6).
+session: a lookup of the trial, an object, a flush and a commit for each, and a search driver
+makes about ten per trial. Written here instead, as one transaction of cached Core statements,
+the driver's CPU time for storage per trial fell (`benchmarks/driver_cache.py`; the figures are
+in BENCHMARKS.md, search load, round 6).
 
 The rows and their encodings are Optuna's own (`optuna.storages._rdb.models`; the schema is
 versioned, and optuna is pinned), so any Optuna reader, the dashboard included, reads them back

@@ -3,7 +3,7 @@
 A declaration names flat fields (`n_qubits`, `pre_width`, `rotations`, ...) rather than the
 nested CandidateSpec layout, because samplers and action spaces work on flat parameters. Each
 field checks a value against the same allowed tuples and bounds that `qnas.spec` enforces, so a
-typo in a YAML file fails when the space loads, not hours into a search.
+typo in a YAML file fails when the space loads, not partway through a search.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""Shared fixtures: a tiny search space and a small task, so real searches run in seconds."""
+"""Shared fixtures: a tiny search space and a small task, so real searches fit in the fast suite."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -33,14 +34,25 @@ layer:
 
 SMALL_MOONS = {"name": "moons", "n_samples": 120}
 
+QISKIT_EXTRA = ("qiskit", "qiskit_aer", "pennylane_qiskit", "qiskit_ibm_runtime")
+MISSING_QISKIT = [module for module in QISKIT_EXTRA if importlib.util.find_spec(module) is None]
+needs_qiskit = pytest.mark.skipif(
+    bool(MISSING_QISKIT),
+    reason=f"the qiskit extra is not installed (no {', '.join(MISSING_QISKIT)}): pip install 'qnas[qiskit]'",
+)
+
 
 @pytest.fixture(scope="module")
 def local_ray():
     """A local 2-CPU Ray for one test module, shared by the Ray executors it creates."""
     import ray
 
+    import tests.controlled_jobs
     from qnas.ray_executor import WORKER_ENV
 
+    # Workers would import this module as `tests.controlled_jobs`, and PennyLane's wheel installs
+    # a top-level `tests` of its own: send its code with each job runner instead.
+    ray.cloudpickle.register_pickle_by_value(tests.controlled_jobs)
     ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", runtime_env={"env_vars": WORKER_ENV})
     yield
     ray.shutdown()

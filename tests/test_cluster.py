@@ -28,6 +28,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _agent_ports() -> list[str]:
+    """Free ports for a node's agents: Ray's fixed defaults clash with any other Ray on this machine."""
+    return [f"--dashboard-agent-listen-port={_free_port()}", f"--runtime-env-agent-port={_free_port()}",
+            f"--metrics-export-port={_free_port()}"]
+
+
 def _ray(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(BIN / "ray"), *args], env=ENV, capture_output=True, text=True, timeout=120)
 
@@ -40,9 +46,9 @@ def cluster() -> Iterator[dict[str, str]]:
     common = ["--num-cpus=1", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
     try:
         head = _ray("start", "--head", f"--port={port}", "--include-dashboard=true", "--dashboard-host=127.0.0.1",
-                    f"--dashboard-port={dashboard}", *common)
+                    f"--dashboard-port={dashboard}", *common, *_agent_ports())
         assert head.returncode == 0, head.stderr[-2000:]
-        node = _ray("start", f"--address=127.0.0.1:{port}", *common)
+        node = _ray("start", f"--address=127.0.0.1:{port}", *common, *_agent_ports())
         assert node.returncode == 0, node.stderr[-2000:]
         yield {"address": f"127.0.0.1:{port}", "dashboard": f"http://127.0.0.1:{dashboard}"}
     finally:

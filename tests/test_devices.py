@@ -17,6 +17,7 @@ from qnas.devices import (
     total_memory_bytes,
 )
 from qnas.errors import DeviceError
+from tests.conftest import needs_qiskit
 
 
 def test_default_config_round_trips_through_json():
@@ -105,7 +106,7 @@ def test_make_device_returns_a_real_seeded_device():
     assert coin_flips(8) != flips
 
 
-@pytest.mark.parametrize("name", ["qiskit.aer", "qiskit.remote", "braket.aws.qubit"])
+@pytest.mark.parametrize("name", [pytest.param("qiskit.aer", marks=needs_qiskit), "qiskit.remote", "braket.aws.qubit"])
 def test_sampling_only_devices_refuse_a_candidate_without_shots_before_training(name, monkeypatch):
     from qnas.devices import HARDWARE_CREDENTIALS
     from qnas.evaluation import Budget, evaluate

@@ -28,6 +28,10 @@ from tests.conftest import SMALL_MOONS
 BELL_QAS = {"task": "bell", "gate_set": "qas-gym"}
 HAMILTONIANS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "hamiltonians"
 LIH_12 = {"name": "npz", "path": str(HAMILTONIANS / "lih_4q_parity_1.2A.npz")}
+needs_shared = pytest.mark.skipif(
+    not Path(LIH_12["path"]).is_file(),
+    reason="needs ../shared/benchmarks/hamiltonians (the benchmark data in a folder beside the repo)",
+)
 RY_CNOT_SPACE = str(Path(__file__).resolve().parents[1] / "benchmarks" / "spaces" / "vqe_ry_cnot.yaml")
 LIH_3_CNOTS = ("RY0", "RY1", "RY2", "RY3", "CNOT3,2", "RY3", "RY2", "CNOT1,2", "RY1", "RY2", "CNOT2,0", "RY2", "RY0")
 """An RY on each wire, then 3 CNOTs each dressed with RYs: 2.5e-5 Ha from LiH's exact energy at 1.2 A."""
@@ -92,7 +96,7 @@ def assert_same(trace_a: list, trace_b: list) -> None:
     ("kwargs", "actions"),
     [
         ({"task": "h2"}, [7, 20, 18, 19, 1]),
-        ({"task": LIH_12, "angle_restarts": 2}, [1, 4, 7, 10, 23, 10, 7, 16, 4, 7]),
+        pytest.param({"task": LIH_12, "angle_restarts": 2}, [1, 4, 7, 10, 23, 10, 7, 16, 4, 7], marks=needs_shared),
         ({"task": SMALL_MOONS, "train_epochs": 1}, [1, 40, 5]),
     ],
     ids=["h2", "lih-restarts", "moons"],
@@ -235,7 +239,7 @@ def test_h2_reaches_chemical_accuracy_and_its_spec_evaluates():
     assert result.metrics["energy_error"] <= CHEMICAL_ACCURACY
 
 
-@pytest.mark.skipif(not Path(LIH_12["path"]).is_file(), reason="needs ../shared/benchmarks/hamiltonians")
+@needs_shared
 def test_a_three_cnot_lih_circuit_reaches_chemical_accuracy_through_the_env():
     """From Hartree-Fock every RY gradient is 0 at angle 0. With 20 Adam steps and no restart (the
     old scoring, which also started new angles at exactly 0) the circuit stays 8x above chemical
@@ -254,7 +258,7 @@ def test_a_three_cnot_lih_circuit_reaches_chemical_accuracy_through_the_env():
     assert 8 * CHEMICAL_ACCURACY < errors["adam"] < start and two_qubit["adam"] == 3
 
 
-@pytest.mark.skipif(not Path(LIH_12["path"]).is_file(), reason="needs ../shared/benchmarks/hamiltonians")
+@needs_shared
 def test_blocks_place_each_entangling_gate_with_rotations_on_its_wires():
     """gate_set="blocks": the same 3-CNOT LiH circuit in 7 actions; the built spec holds every gate."""
     env = make(task=LIH_12, space=RY_CNOT_SPACE, gate_set="blocks")
@@ -272,7 +276,7 @@ def test_blocks_place_each_entangling_gate_with_rotations_on_its_wires():
     assert env.action_masks()[labels.index("[CNOT3,2 RY3 RY2]")]  # a block is not self-inverse
 
 
-@pytest.mark.skipif(not Path(LIH_12["path"]).is_file(), reason="needs ../shared/benchmarks/hamiltonians")
+@needs_shared
 def test_the_vqe_score_is_clipped_at_the_reference_states():
     env = make(task=LIH_12, space=RY_CNOT_SPACE, angle_restarts=0)
     _, info = env.reset(seed=0)

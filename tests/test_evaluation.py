@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import time
 
 import numpy as np
 import pytest
@@ -102,14 +101,13 @@ def test_same_seed_same_result_other_seed_other_start():
     assert other.history != first.history
 
 
-def test_h2_reaches_a_small_energy_error_quickly():
-    started = time.perf_counter()
+def test_h2_reaches_a_small_energy_error():
+    """Its wall time is measured by benchmarks/vqe_evaluation.py, not asserted here."""
     result = evaluate(quantum_only(4, layers=2, epochs=60), task("h2"), budget=Budget(seed=0))
     assert result.status == "ok", result.error
     assert result.value == result.metrics["energy_error"] < 0.05
     assert result.metrics["energy"] == pytest.approx(task("h2").exact_energy + result.value)
     assert result.history[0] > result.value  # it learned
-    assert time.perf_counter() - started < 15
 
 
 def test_bell_reaches_high_fidelity():

@@ -114,7 +114,11 @@ def test_unknown_names_missing_files_and_bad_syntax(tmp_path):
 
 @pytest.mark.parametrize("backend", ["manila", "perth"])
 def test_shipped_ibm_files_are_reproduced_from_ibms_published_properties(backend):
-    runtime = pytest.importorskip("qiskit_ibm_runtime", reason="the qiskit extra holds IBM's published snapshots")
+    reason = (
+        "the qiskit extra is not installed (its qiskit_ibm_runtime holds IBM's published snapshots): "
+        "pip install 'qnas[qiskit]'"
+    )
+    runtime = pytest.importorskip("qiskit_ibm_runtime", reason=reason)
     folder = Path(runtime.__file__).parent / "fake_provider" / "backends" / backend
     shipped = json.loads((resources.files("qnas") / "calibration_data" / f"ibm_{backend}.json").read_text())
     made = from_ibm_properties(

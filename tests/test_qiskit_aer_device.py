@@ -17,10 +17,11 @@ from qnas.noise_model import noisy_qnode
 from qnas.spec import CalibrationSpec, CandidateSpec, TrainingSpec
 from qnas.study import load_study
 from qnas.tasks import make_task
+from tests.conftest import needs_qiskit
 
-pytest.importorskip("qiskit_aer", reason="the qiskit extra is not installed: pip install 'qnas[qiskit]'")
+pytestmark = needs_qiskit
 
-FEW_MOONS = {"name": "moons", "n_samples": 60}  # Aer transpiles and runs each row's circuit: ~0.2 s a row
+FEW_MOONS = {"name": "moons", "n_samples": 60}  # few rows: Aer transpiles and runs a circuit for each row
 AER_SPACE = """
 name: tiny_aer
 task_kinds: [classification]

@@ -1,6 +1,7 @@
 """The README quickstart, as a user runs it: 20 trials on moons with 2 Ray workers, then export.
 
-Slow (about 2-3 minutes on 2 cores): run with `make test-all` or `pytest -m slow`.
+Slow (a real 20-trial search on 2 fresh Ray workers, each importing torch and PennyLane, then a
+fresh-process load): run with `make test-all` or `pytest -m slow`.
 """
 
 from __future__ import annotations

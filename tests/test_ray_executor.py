@@ -1,9 +1,11 @@
-"""The Ray actor pool on a real local Ray: parallel trials, pruning via the mailbox, a killed worker."""
+"""The Ray actor pool on a real local Ray: parallel trials, pruning via the mailbox, a killed worker.
+
+Jobs run through `tests.controlled_jobs`, so each test acts on a job known to be running."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from pathlib import Path
 
 import optuna
 import pytest
@@ -19,6 +21,7 @@ from qnas.spec import CandidateSpec, TrainingSpec
 from qnas.tasks import make_task
 from qnas.training import due_reports
 from tests.conftest import SMALL_MOONS, poll_all
+from tests.controlled_jobs import TEST_WAIT_S, ControlledJobs, report_until_stopped
 
 
 @pytest.fixture(autouse=True)
@@ -30,52 +33,81 @@ def _job(job_id: int, spec: CandidateSpec) -> Job:
     return Job(job_id, spec.to_dict(), make_task(SMALL_MOONS).config(), {"name": "default.qubit"}, {"seed": 0})
 
 
-def test_two_workers_run_trials_in_parallel(wide_space: str, storage: str) -> None:
-    """Without a pruner the workers send no per-epoch messages; the study still gets the values."""
+def _parallel_search(workers: int, folder: Path, wide_space: str, storage: str, within_s: float) -> list[list[int] | None]:
+    """A search whose first two trials each wait until both run; the PIDs each saw running the other."""
+    jobs = ControlledJobs(str(folder), together=(0, 1), together_within_s=within_s)
     config = SearchConfig(
-        space=wide_space, task=SMALL_MOONS, trials=4, workers=2, storage=storage, study="s", sampler="random", seed=3,
-        pruner="none",
+        space=wide_space, task=SMALL_MOONS, trials=4, workers=workers, storage=storage, study="s", sampler="random",
+        seed=3, pruner="none",
     )
-    run_search(config)
+    run_search(config, job_runner=jobs)
+    return [jobs.met(0), jobs.met(1)]
+
+
+def _ran_in_two_processes_at_once(met: list[list[int] | None], pids: list[int]) -> bool:
+    """Job 0 saw job 1's process while it ran, and the other way round, and they are two processes."""
+    return met == [[pids[1]], [pids[0]]] and pids[0] != pids[1]
+
+
+def test_two_workers_run_trials_in_parallel(wide_space: str, storage: str, tmp_path: Path) -> None:
+    """Two worker processes run trials at the same time. Without a pruner the workers send no
+    per-epoch messages; the study still gets the values."""
+    met = _parallel_search(2, tmp_path, wide_space, storage, within_s=TEST_WAIT_S)
     trials = optuna.load_study(study_name="s", storage=storage).trials
+    pids = [trial.user_attrs["worker"]["pid"] for trial in trials[:2]]
+    assert _ran_in_two_processes_at_once(met, pids), f"met {met}, pids {pids}"
     assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 4
     for trial in trials:
         assert trial.intermediate_values == due_reports(trial.user_attrs["history"]) != {}
-    trained = sorted((t for t in trials if "duplicate_of" not in t.user_attrs), key=lambda t: t.datetime_start)
-    overlaps = [a.datetime_complete > b.datetime_start for a, b in zip(trained, trained[1:], strict=False)]
-    assert any(overlaps), "with 2 workers at least two evaluations run at the same time"
+
+
+def test_the_parallel_check_fails_in_process(wide_space: str, storage: str, tmp_path: Path) -> None:
+    """The check above can fail: in the driver's one process, job 0 never meets job 1."""
+    met = _parallel_search(0, tmp_path, wide_space, storage, within_s=0.5)
+    trials = optuna.load_study(study_name="s", storage=storage).trials
+    pids = [trial.user_attrs["worker"]["pid"] for trial in trials[:2]]
+    assert not _ran_in_two_processes_at_once(met, pids)
+    assert trials[0].user_attrs["fail_reason"] == "job 0 never ran beside jobs [1] within 0.5 s"
 
 
 def test_pruning_decisions_reach_the_worker(tiny_space: str) -> None:
+    """A job that stops only when told to: it ends pruned, after the pruner's first stop request."""
     study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=2.0))
     study.set_user_attr("artifact_dir", "unused")
     proposer = OptunaProposer(study, load_space(tiny_space), None, "tpe")
-    executor = RayExecutor(1, on_report=proposer.report)
+    stop_requested_at: list[int] = []
+
+    def on_report(job_id: int, step: int, value: float) -> bool:
+        stop = proposer.report(job_id, step, value)
+        if stop and not stop_requested_at:
+            stop_requested_at.append(step)
+        return stop
+
+    executor = RayExecutor(1, on_report=on_report, job_runner=report_until_stopped)
     try:
         proposal = proposer.ask()
-        long_run = replace(proposal.spec, training=replace(proposal.spec.training, epochs=200))
-        executor.submit(_job(proposal.id, long_run))
-        [(job, result)] = poll_all(executor)
+        executor.submit(_job(proposal.id, proposal.spec))
+        [(job, result)] = poll_all(executor, deadline_s=TEST_WAIT_S)
     finally:
         executor.shutdown()
     assert result.status == "pruned"
-    # The stop request arrives within a couple of reports, far before 200 epochs.
-    assert result.metrics.get("epochs_run", 0) < 50
+    assert result.metrics["epochs_run"] > stop_requested_at[0], "it stopped only after the stop was requested"
 
 
-def test_killed_worker_fails_one_trial_and_is_replaced() -> None:
-    executor = RayExecutor(1, on_report=lambda job_id, step, value: False)
+def test_killed_worker_fails_one_trial_and_is_replaced(tmp_path: Path) -> None:
+    jobs = ControlledJobs(str(tmp_path), hold=(0,))  # job 0 runs until it is killed
+    executor = RayExecutor(1, on_report=lambda job_id, step, value: False, job_runner=jobs)
     try:
-        spec = CandidateSpec(n_qubits=2, training=TrainingSpec(epochs=400))
+        spec = CandidateSpec(n_qubits=2, training=TrainingSpec(epochs=2))
         executor.submit(_job(0, spec))
-        time.sleep(3)
+        jobs.wait_started(0)
         (actor,) = [actor for _, actor in executor._running.values()]
         ray.kill(actor, no_restart=True)
-        [(_, result)] = poll_all(executor)
+        [(_, result)] = poll_all(executor, deadline_s=TEST_WAIT_S)
         assert result.status == "failed" and result.error.startswith("worker died")
-        executor.submit(_job(1, CandidateSpec(n_qubits=2, training=TrainingSpec(epochs=2))))
-        [(_, result)] = poll_all(executor)
-        assert result.status == "ok"
+        executor.submit(_job(1, spec))  # a real evaluation on the replacement worker
+        [(_, result)] = poll_all(executor, deadline_s=TEST_WAIT_S)
+        assert result.status == "ok", result.error
     finally:
         executor.shutdown()
 

@@ -54,7 +54,7 @@ def test_tally_ignores_evaluations_past_the_budget(efficiency) -> None:
     assert env.best == pytest.approx(0.5)  # H0|00>: half the Bell state
 
 
-@pytest.mark.slow  # a subprocess that imports torch, PennyLane and SB3: ~20 s on an idle 2-core machine
+@pytest.mark.slow  # a fresh subprocess: it imports torch, PennyLane and SB3, then runs all four proposers
 def test_one_seed_of_every_proposer_prints_a_row(tmp_path: Path) -> None:
     command = [sys.executable, str(BENCHMARKS_DIR / "search_efficiency.py"), "--tasks", "bell", "--seeds", "1",
                "--budget", "40"]

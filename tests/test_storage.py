@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -18,7 +17,9 @@ from optuna.trial import TrialState
 
 from qnas.cli import main
 from qnas.storage import open_storage, write_trial_record
+from tests.controlled_jobs import ControlledJobs
 
+REPO = Path(__file__).resolve().parent.parent
 POSTGRES = os.environ.get("QNAS_TEST_POSTGRES_URL")
 needs_postgres = pytest.mark.skipif(not POSTGRES, reason="QNAS_TEST_POSTGRES_URL is not set (.ci/run sets it)")
 
@@ -96,41 +97,48 @@ def test_unknown_storage_scheme_names_the_choices(wide_space: str, capsys) -> No
     assert "Did you mean 'journal'" in capsys.readouterr().err
 
 
-def _restart_postgres() -> None:
-    command = f"{os.environ['QNAS_TEST_POSTGRES_CTL']} -m fast -w restart"
+def _postgres(action: str) -> None:
+    """`stop` or `start` the test server, with the options `.ci/run` started it with."""
+    command = f"{os.environ['QNAS_TEST_POSTGRES_CTL']} -m fast {action}"
     as_owner = ["su", "postgres", "-s", "/bin/sh", "-c", command] if os.geteuid() == 0 else ["sh", "-c", command]
-    # No pipes: the restarted server would inherit them and keep them open.
-    subprocess.run(as_owner, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    # No pipes: a started server would inherit them and keep them open.
+    subprocess.run(as_owner, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
 
 
 @needs_postgres
 @pytest.mark.skipif(not os.environ.get("QNAS_TEST_POSTGRES_CTL"), reason="needs QNAS_TEST_POSTGRES_CTL to restart it")
-def test_a_database_restart_mid_search_loses_no_result(tmp_path: Path, tiny_space: str) -> None:
-    """The server restarts mid-search; the driver reconnects and every trial finishes."""
-    space = tmp_path / "steady.yaml"
-    # Trials of about 1.5 s: the 3 left after the first outlast the restart, so it lands mid-search.
-    space.write_text(Path(tiny_space).read_text().replace("{choices: [0.05, 0.02]}", "{float: [0.01, 0.1]}")
-                     .replace("epochs: 4", "epochs: 150"))
+def test_a_database_restart_mid_search_loses_no_result(tmp_path: Path, wide_space: str) -> None:
+    """The server goes down while trial 1 runs, and trial 1's result is written while it is down:
+    the driver retries until the server is back, and every trial finishes."""
     study = f"restart-{uuid.uuid4().hex[:8]}"
+    jobs = ControlledJobs(str(tmp_path), hold=(1,))
     driver = subprocess.Popen(
-        [sys.executable, "-m", "qnas.cli", "search", "--space", str(space), "--task", "moons", "--task-arg",
-         "n_samples=120", "--workers", "0", "--trials", "4", "--storage", POSTGRES, "--study", study,
+        [sys.executable, "-m", "tests.controlled_search", jobs.folder, "1", "--space", wide_space, "--task", "moons",
+         "--task-arg", "n_samples=120", "--workers", "0", "--trials", "4", "--storage", POSTGRES, "--study", study,
          "--artifacts", str(tmp_path / "artifacts")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and driver.poll() is None:
-            try:
-                if _complete(POSTGRES, study):
-                    break
-            except KeyError:
-                pass
-            time.sleep(0.3)
-        _restart_postgres()
-        _, err = driver.communicate(timeout=300)
+        jobs.wait_started(1, driver)
+        _postgres("stop")
+        try:
+            jobs.release(1)
+            err = "".join(_lines_until(driver.stderr, "lost the connection"))
+        finally:
+            _postgres("start")
+        _, rest = driver.communicate(timeout=300)
     finally:
         driver.kill()
-    assert driver.returncode == 0, err[-3000:]
+    assert driver.returncode == 0, (err + rest)[-3000:]
     assert "lost the connection" in err
     assert len(_complete(POSTGRES, study)) == 4
+
+
+def _lines_until(stream, text: str) -> list[str]:
+    """Read `stream` line by line up to the first line holding `text`, or to its end."""
+    lines: list[str] = []
+    for line in stream:
+        lines.append(line)
+        if text in line:
+            break
+    return lines

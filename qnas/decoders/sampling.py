@@ -93,8 +93,8 @@ class MemoryExperiment:
 class DetectorSampler:
     """Fresh (detectors, observable flips) shots from the compiled circuit.
 
-    Stim samples millions of shots per second, so training draws new shots every step and the
-    decoder never sees the same batch twice."""
+    Stim samples shots far faster than a network trains on them, so training draws new shots
+    every step and the decoder never sees the same batch twice."""
 
     def __init__(self, experiment: MemoryExperiment, seed: int | None) -> None:
         self._sampler = experiment.circuit.compile_detector_sampler(seed=seed)
