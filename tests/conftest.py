@@ -10,6 +10,10 @@ import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+# Ray runs its workers at niceness 15, so on a machine busy with other work they get a few
+# percent of a core and every Ray test crawls. The tests' Rays (local, `qnas search`, `ray start`)
+# inherit this and run their workers at the same priority as everything else.
+os.environ.setdefault("RAY_worker_niceness", "0")
 
 TINY_SPACE = """
 name: tiny
