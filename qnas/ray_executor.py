@@ -30,7 +30,7 @@ WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THRE
 class EvalWorker:
     """A long-lived evaluation process: one thread, imports paid once, tasks cached."""
 
-    def __init__(self, job_runner: JobRunner = run_job) -> None:
+    def __init__(self, job_runner: JobRunner) -> None:
         import torch
 
         torch.set_num_threads(1)

@@ -17,11 +17,13 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from qnas.executor import Job
+from qnas.evaluation import EvalResult
+from qnas.executor import Job, TaskCache, run_job
 from qnas.ray_executor import RayExecutor
 from qnas.search import SearchConfig, run_search
 from qnas.spec import CandidateSpec, TrainingSpec
 from qnas.tasks import make_task
+from qnas.training import Report
 from tests.conftest import SMALL_MOONS, poll_all
 from tests.controlled_jobs import TEST_WAIT_S, ControlledJobs
 
@@ -31,13 +33,23 @@ REPO = Path(__file__).resolve().parent.parent
 def test_worker_killed_mid_trial_is_retried_and_the_count_is_reached(local_ray, tiny_space: str, storage: str,
                                                                     tmp_path: Path) -> None:
     jobs = ControlledJobs(str(tmp_path), hold=(0,))  # trial 0 runs until its worker is killed
-    killer = threading.Thread(target=lambda: os.kill(jobs.wait_started(0), signal.SIGKILL))
+    missed: list[BaseException] = []
+
+    def kill_trial_0() -> None:
+        try:
+            os.kill(jobs.wait_started(0), signal.SIGKILL)
+        except BaseException as exc:  # let the held job go, so the search ends and the test reports it
+            missed.append(exc)
+            jobs.release(0)
+
+    killer = threading.Thread(target=kill_trial_0)
     killer.start()
     outcome = run_search(
         SearchConfig(space=tiny_space, task=SMALL_MOONS, trials=3, workers=1, storage=storage, study="s", max_retries=2),
         job_runner=jobs,
     )
     killer.join()
+    assert not missed, missed
     trials = optuna.load_study(study_name="s", storage=storage).trials
     died = [t for t in trials if t.state == TrialState.FAIL]
     assert len(died) == 1 and died[0].number == 0 and died[0].user_attrs["fail_reason"].startswith("worker died")
@@ -93,6 +105,20 @@ def test_driver_killed_then_resumed_keeps_every_finished_trial(wide_space: str, 
     assert all("interrupted" in t.user_attrs["fail_reason"] for t in interrupted)
     assert not [t for t in trials if t.state == TrialState.RUNNING]
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 4
+
+
+def _raise_on_the_first_job(job: Job, tasks: TaskCache, report: Report | None) -> EvalResult:
+    if job.id == 0:
+        raise RuntimeError("boom")
+    return run_job(job, tasks, report)
+
+
+def test_a_raising_job_runner_fails_its_one_trial(wide_space: str, storage: str) -> None:
+    run_search(SearchConfig(space=wide_space, task=SMALL_MOONS, trials=2, workers=0, storage=storage, study="s"),
+               job_runner=_raise_on_the_first_job)
+    trials = optuna.load_study(study_name="s", storage=storage).trials
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.COMPLETE]
+    assert trials[0].user_attrs["fail_reason"].startswith("worker raised: RuntimeError('boom')")
 
 
 def test_an_interrupted_search_leaves_no_trial_running(wide_space: str, storage: str, monkeypatch) -> None:
