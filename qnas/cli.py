@@ -85,7 +85,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def _run_and_summarize(config: Any) -> int:
-    """Run a search, then print its best trials and the next command."""
+    """Run a search, then print its best trials, why attempts failed, and the next command. Exit 1
+    when no trial finished ok: there is nothing to export, and a script must not go on as if there were."""
     import optuna
 
     from qnas.redaction import redact_url
@@ -99,10 +100,25 @@ def _run_and_summarize(config: Any) -> int:
     console.print(best_trials_table(load_study(outcome.storage, outcome.study_name), top=5))
     c = outcome.counts
     console.print(
-        f"study {outcome.study_name!r}: {c.ok} ok, {c.pruned} pruned, {c.failed} failed, {c.duplicates} reused "
-        f"in {outcome.wall_time_s:.0f} s.\n"
-        f"Next: qnas export --study {outcome.study_name} --storage {redact_url(config.storage)} --out DIR"
+        f"study {outcome.study_name!r}: {c.ok} ok, {c.pruned} pruned, {c.failed_attempts} failed, {c.duplicates} reused "
+        f"in {outcome.wall_time_s:.0f} s."
     )
+    if c.failed_attempts:
+        console.print(c.failures_line(), highlight=False, soft_wrap=True)
+    storage = redact_url(config.storage)
+    if c.ok == 0 and c.done:
+        if c.failure_reasons:
+            reason, count = c.failure_reasons.most_common(1)[0]
+            why = f"the commonest failure, {count} of {c.failed_attempts} attempts: {reason}"
+        else:
+            why = f"all {c.pruned} were pruned"
+        print(
+            f"qnas: error: no trial of this search finished ok ({why}). `qnas studies show {outcome.study_name} "
+            f"--storage {storage}` lists every failed trial with its reason.",
+            file=sys.stderr,
+        )
+        return 1
+    console.print(f"Next: qnas export --study {outcome.study_name} --storage {storage} --out DIR")
     return 0
 
 
@@ -141,7 +157,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
 def cmd_studies(args: argparse.Namespace) -> int:
     from qnas.storage import check_storage_url
     from qnas.study import load_study
-    from qnas.study_tables import best_trials_table, studies_table
+    from qnas.study_tables import best_trials_table, failed_trials_table, studies_table
 
     console = _console()
     if args.studies_command == "list":
@@ -157,7 +173,9 @@ def cmd_studies(args: argparse.Namespace) -> int:
 
         print(f"wrote the Pareto front of {args.name!r} to {plot_pareto(load_study(args.storage, args.name), args.out)}")
     else:
-        console.print(best_trials_table(load_study(args.storage, args.name), top=args.top))
+        study = load_study(args.storage, args.name)
+        console.print(best_trials_table(study, top=args.top))
+        console.print(failed_trials_table(study))
     return 0
 
 

@@ -6,7 +6,8 @@ facts come as one line per finished trial, so the log reads well after the fact 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -24,6 +25,21 @@ class SearchCounts:
     retried: int = 0
     best: float | None = None
     best_trial: int | None = None
+    failure_reasons: Counter[str] = field(default_factory=Counter)
+    """Why attempts failed, retried ones included: the first line of each reason, with its count."""
+
+    @property
+    def failed_attempts(self) -> int:
+        """Failed trials plus the attempts lost to a dead worker and run again."""
+        return self.failed + self.retried
+
+    def failures_line(self) -> str:
+        """How many attempts failed and why, commonest reason first; "" when none failed."""
+        if not self.failed_attempts:
+            return ""
+        reasons = "; ".join(f"{count} x {reason}" for reason, count in self.failure_reasons.most_common())
+        retried = f", {self.retried} of them retried" if self.retried else ""
+        return f"{self.failed_attempts} failed attempt{'s' * (self.failed_attempts != 1)}{retried}: {reasons}"
 
     def status_line(self, metric: str) -> str:
         best = "-" if self.best is None else f"{self.best:.4g} (trial {self.best_trial})"
@@ -31,6 +47,17 @@ class SearchCounts:
             f"running {self.running} | ok {self.ok} | pruned {self.pruned} | failed {self.failed} | "
             f"reused {self.duplicates} | retried {self.retried} | best {metric} {best}"
         )
+
+
+REASON_CHARS = 160
+"""A failure reason in a summary is cut to this length: tracebacks and long messages stay in the study."""
+
+
+def first_line(reason: str) -> str:
+    """The first line of a failure reason, short enough for a summary line."""
+    lines = reason.strip().splitlines()
+    line = lines[0] if lines else "no reason recorded"
+    return line if len(line) <= REASON_CHARS else line[: REASON_CHARS - 3] + "..."
 
 
 class SearchProgress:
@@ -71,6 +98,7 @@ class SearchProgress:
             c.pruned += 1
         else:
             c.failed += 1
+            c.failure_reasons[first_line(reason)] += 1
         shown = "" if value is None else f" {self.metric}={value:.4g}"
         note = " (identical spec, result reused)" if reused else ""
         why = f": {reason}" if reason and status != "ok" else ""
@@ -85,6 +113,7 @@ class SearchProgress:
         """A trial lost to its worker: recorded as failed, proposed again, not counted as done."""
         self.counts.running = max(0, self.counts.running - 1)
         self.counts.retried += 1
+        self.counts.failure_reasons[first_line(reason)] += 1
         self.console.print(f"trial {trial} failed: {reason}; retrying it as a new trial | {summary}", highlight=False, soft_wrap=True)
         self._refresh()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import optuna
 from rich.table import Table
 
+from qnas.progress import first_line
 from qnas.redaction import redact_url
 from qnas.spec import CandidateSpec
 from qnas.storage import list_study_names, open_storage
@@ -72,6 +73,28 @@ def studies_table(storage: str) -> Table:
     return table
 
 
+def _candidate(trial: optuna.trial.FrozenTrial) -> str:
+    spec = trial.user_attrs.get("spec")
+    return CandidateSpec.from_dict(spec).summary() if spec else "-"
+
+
+def failed_trials_table(study: optuna.Study) -> Table:
+    """Every failed trial with its reason: what was retried after a dead worker, interrupted with
+    its driver, or failed on its own (the first line; the study holds the whole text)."""
+    failed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))
+    table = Table(title=f"study {study.study_name}: {len(failed)} failed trial{'s' * (len(failed) != 1)}")
+    for label in ("trial", "what followed", "reason", "candidate"):
+        table.add_column(label, justify="right" if label == "trial" else "left")
+    retried_as = {t.user_attrs["retry_of"]: t.number for t in study.get_trials(deepcopy=False) if "retry_of" in t.user_attrs}
+    for trial in failed:
+        attrs = trial.user_attrs
+        followed = "interrupted" if attrs.get("interrupted") else "-"
+        if trial.number in retried_as:
+            followed = f"retried as trial {retried_as[trial.number]}"
+        table.add_row(str(trial.number), followed, first_line(attrs.get("fail_reason", "")), _candidate(trial))
+    return table
+
+
 def best_trials_table(study: optuna.Study, top: int = 10) -> Table:
     """The `top` finished trials, best first, with metrics beside the classical baseline."""
     metric = study.user_attrs.get("metric", "value")
@@ -103,8 +126,7 @@ def best_trials_table(study: optuna.Study, top: int = 10) -> Table:
             row += [_fmt(baseline.get("test_accuracy")), f"{_fmt(metrics.get('n_params'))} ({_fmt(baseline.get('n_params'))})"]
         else:
             row.append(_fmt(metrics.get("n_params")))
-        spec = trial.user_attrs.get("spec")
-        summary = CandidateSpec.from_dict(spec).summary() if spec else "-"
+        summary = _candidate(trial)
         if "duplicate_of" in trial.user_attrs:
             summary += f" (= trial {trial.user_attrs['duplicate_of']})"
         row += [

@@ -118,6 +118,37 @@ def test_studies_list_and_show(tiny_space: str, storage: str, capsys) -> None:
     assert main(["studies", "list", "--storage", "sqlite:///does/not/exist.db"]) == 2
 
 
+def _space_with_qubits(tiny_space: str, choices: str) -> str:
+    """The tiny space with `n_qubits` drawn from `choices`: 30 qubits fail on any simulator here."""
+    path = Path(tiny_space).with_name(f"qubits-{choices.replace(', ', '-')}.yaml")
+    text = Path(tiny_space).read_text().replace("  n_qubits: 2\n", "")
+    path.write_text(text.replace("params:\n", f"params:\n  n_qubits: {{choices: [{choices}]}}\n"))
+    return str(path)
+
+
+def test_a_search_with_no_ok_trial_exits_1_names_the_commonest_failure_and_studies_show_lists_them(
+    tiny_space: str, storage: str, capsys
+) -> None:
+    assert _search(_space_with_qubits(tiny_space, "30"), storage, "--study", "huge") == 1
+    out, err = capsys.readouterr()
+    assert "study 'huge': 0 ok, 0 pruned, 2 failed" in out and "2 failed attempts: 2 x spec asks for 30 qubits" in out
+    assert "qnas export" not in out
+    assert err.splitlines()[-1].startswith("qnas: error: no trial of this search finished ok (the commonest failure, 2 of 2 ")
+    assert main(["studies", "show", "huge", "--storage", storage]) == 0
+    shown = capsys.readouterr().out
+    assert "2 failed trials" in shown and shown.count("spec asks for 30 qubits") == 2
+
+
+def test_a_search_with_some_failed_trials_exits_0_and_says_how_many_and_why(tiny_space: str, storage: str, capsys) -> None:
+    space = _space_with_qubits(tiny_space, "2, 30")
+    assert main(["search", "--space", space, "--trials", "6", "--workers", "0", "--storage", storage, "--study", "mixed",
+                 "--sampler", "random"]) == 0
+    out = capsys.readouterr().out
+    failed = sum(t.state == optuna.trial.TrialState.FAIL for t in optuna.load_study(study_name="mixed", storage=storage).trials)
+    assert 0 < failed < 6, "the seed draws both qubit counts"
+    assert f"{failed} failed attempts: {failed} x spec asks for 30 qubits" in out and "Next: qnas export" in out
+
+
 def test_export_refuses_unfinished_or_missing_trials(tiny_space: str, storage: str, tmp_path: Path, capsys) -> None:
     assert _search(tiny_space, storage, "--study", "s") == 0
     assert main(["export", "--study", "s", "--storage", storage, "--out", str(tmp_path / "x"), "--trial", "7"]) == 2

@@ -58,6 +58,8 @@ def test_worker_killed_mid_trial_is_retried_and_the_count_is_reached(local_ray, 
     assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE
     assert retry[0].user_attrs["spec_hash"] == died[0].user_attrs["spec_hash"]
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 3 and outcome.counts.done == 3
+    assert outcome.counts.failed_attempts == 1, "the summary counts the attempt lost to the dead worker"
+    assert outcome.counts.failures_line().startswith("1 failed attempt, 1 of them retried: 1 x worker died")
 
 
 def test_timeout_fails_the_trial_and_frees_its_worker(local_ray, tmp_path: Path) -> None:
