@@ -34,6 +34,10 @@ class ExportError(QnasError):
     """An export folder is missing files or fails its checksums."""
 
 
+class StorageError(QnasError):
+    """Study storage cannot be opened or used: unreachable, refused, unwritable, or not a database."""
+
+
 def did_you_mean(value: object, allowed: Iterable[object]) -> str:
     """Return ' Did you mean 'x'?' for the closest allowed string, or '' when none is close."""
     candidates = [str(a) for a in allowed]

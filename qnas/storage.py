@@ -12,21 +12,24 @@ Every command opens storage through `open_storage`, so each URL means the same t
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import optuna
 from optuna.exceptions import StorageInternalError
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from qnas.driver_cache import DriverCachedStorage
-from qnas.errors import QnasError, not_allowed
+from qnas.errors import QnasError, StorageError, not_allowed
 from qnas.redaction import redact_url
 
 RECONNECT_SECONDS = 60.0
@@ -34,6 +37,11 @@ RECONNECT_SECONDS = 60.0
 _log = logging.getLogger(__name__)
 
 DEFAULT_STORAGE = "sqlite:///qnas_runs/studies.db"
+SQLITE_HEADER = b"SQLite format 3\x00"
+"""The first 16 bytes of every SQLite database file; anything else (an empty file too) is not one."""
+CONNECT_TIMEOUT_S = 10
+"""How long opening a database server connection may take: a server that cannot be reached at start-up
+is an error at once, not a hang (a connection lost mid-search is retried for RECONNECT_SECONDS)."""
 RDB_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "postgresql+psycopg2", "mysql", "mysql+pymysql")
 SCHEMES = (*RDB_SCHEMES, "journal")
 
@@ -51,20 +59,109 @@ def local_file(url: str) -> Path | None:
 
 
 def check_storage_url(url: str, *, must_exist: bool = False) -> str:
-    """Validate a storage URL; for a file create its folder, or insist it exists when reading."""
+    """Validate a storage URL before it is opened.
+
+    Reading (`must_exist`) creates and changes nothing: the file must exist and hold a study
+    database, so a mistyped path is an error instead of a new empty database. Writing creates the
+    file's folder and refuses a file that is not a database or cannot be written.
+    """
+    _check_scheme(url)
+    path = local_file(url)
+    if path is None:
+        return url
+    if must_exist or path.exists():
+        _check_existing_file(url, path)
+    else:
+        _make_folder(url, path)
+    if not must_exist and path.exists() and not os.access(path, os.W_OK):
+        raise StorageError(
+            f"cannot write {path} (--storage {redact_url(url)}): permission denied. "
+            "Make it writable (chmod u+w) or pass another --storage."
+        )
+    return url
+
+
+def _check_scheme(url: str) -> None:
     if _scheme(url) not in SCHEMES:
         raise QnasError(
             not_allowed("--storage scheme", _scheme(url), SCHEMES, f"Example: {DEFAULT_STORAGE}")
             + f" (URL: {redact_url(url)})"
         )
-    path = local_file(url)
-    if path is not None:
-        if must_exist and not path.exists():
-            raise QnasError(
-                f"no study storage at {path} (from --storage {redact_url(url)}). Run `qnas search` first or pass --storage."
-            )
+
+
+def _check_existing_file(url: str, path: Path) -> None:
+    """Refuse, without writing to it, a path that is missing or is not a study file of its kind:
+    SQLite would turn any empty file into a database, and Optuna reads a foreign journal as empty."""
+    where = f"{path} (--storage {redact_url(url)})"
+    if not path.exists():
+        raise StorageError(
+            f"no study storage at {where}: the file does not exist. Check the path or run `qnas search` to create it; "
+            "`qnas studies list --storage URL` lists the studies a storage holds."
+        )
+    if not path.is_file():
+        raise StorageError(f"{where} is not a file; pass the study file itself, e.g. {_scheme(url)}:///{path / 'studies.db'}.")
+    try:
+        with path.open("rb") as file:
+            head = file.read(4096)
+    except OSError as exc:
+        raise StorageError(f"cannot read {where}: {exc.strerror}. Make it readable or pass another --storage.") from exc
+    problem = _not_a_database(head) if _scheme(url) == "sqlite" else _not_a_journal(head)
+    if problem:
+        raise StorageError(
+            f"{where} is not a {'SQLite database' if _scheme(url) == 'sqlite' else 'study journal'} ({problem}); "
+            "it was left unchanged. Pass the file `qnas search` wrote, or a path that does not exist yet."
+        )
+
+
+def _not_a_database(head: bytes) -> str:
+    """Why a file starting with `head` is not a SQLite database, or '' when it is one."""
+    if not head:
+        return "it is empty"
+    return "" if head.startswith(SQLITE_HEADER) else "it does not start with the SQLite header"
+
+
+def _not_a_journal(head: bytes) -> str:
+    """Why a file starting with `head` is not an Optuna journal (JSON lines with an op_code), or ''."""
+    if not head:
+        return ""  # an empty journal is a valid journal with no studies
+    try:
+        record = json.loads(head.split(b"\n", 1)[0])
+    except ValueError:
+        record = None
+    return "" if isinstance(record, dict) and "op_code" in record else "its first line is not a journal record"
+
+
+def _make_folder(url: str, path: Path) -> None:
+    """Create the folder a new storage file goes in, or say why it cannot hold one."""
+    fix = "Pass a --storage path in a folder you can write."
+    blocker = next((p for p in path.parents if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise StorageError(f"cannot create {path} for --storage {redact_url(url)}: {blocker} is a file, not a folder. {fix}")
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
-    return url
+    except OSError as exc:
+        raise StorageError(f"cannot create the folder {path.parent} for --storage {redact_url(url)}: {exc.strerror}. {fix}") from exc
+    if not os.access(path.parent, os.W_OK):
+        raise StorageError(f"cannot create {path} for --storage {redact_url(url)}: {path.parent} is not writable. {fix}")
+
+
+def _cause(exc: BaseException, url: str) -> str:
+    """The driver's own words for a failure, on one line and without the URL's password."""
+    cause = getattr(exc, "orig", None) or exc
+    text = " ".join(str(cause).split()).rstrip(".") or type(cause).__name__
+    password = urlsplit(url).password
+    return text.replace(password, "***") if password else text
+
+
+def storage_error(url: str, exc: BaseException) -> StorageError:
+    """The one-line error for storage that could not be opened or written, naming the storage and the fix."""
+    path = local_file(url)
+    if path is None:
+        fix = "Check that the server is running and the URL's host, port, user, password and database name."
+    else:
+        fix = f"Check that {path} is a study file of its kind in a folder you can write, or pass another --storage."
+    cause = _cause(exc, url)
+    return StorageError(f"cannot use study storage {redact_url(url)}: {cause}{'' if cause.endswith('?') else '.'} {fix}")
 
 
 def _is_connection_loss(exc: BaseException) -> bool:
@@ -141,16 +238,24 @@ def open_storage(url: str) -> BaseStorage:
     """The Optuna storage for `url`, opened once per process (an engine or a journal per URL).
 
     Database servers get checked connections (`pool_pre_ping`) and retried calls, so a brief
-    outage delays the search rather than failing it. Databases read through `DriverCachedStorage`:
-    Optuna's cache plus this process's open trials in memory (`qnas.driver_cache`).
+    outage delays the search rather than failing it; a storage that cannot be opened at all is a
+    `StorageError` at once. Databases read through `DriverCachedStorage`: Optuna's cache plus this
+    process's open trials in memory (`qnas.driver_cache`). A file that exists is checked, not changed.
     """
-    check_storage_url(url)
-    if _scheme(url) == "journal":
-        return JournalStorage(JournalFileBackend(str(local_file(url))))
-    if _scheme(url) == "sqlite":
-        return DriverCachedStorage(_sqlite_storage(url))
-    # The cache goes inside the reconnecting wrapper, so a retried call goes to the database.
-    return ReconnectingStorage(DriverCachedStorage(RDBStorage(url, engine_kwargs={"pool_pre_ping": True})), url)
+    path = local_file(url)
+    check_storage_url(url, must_exist=path is not None and path.exists())
+    try:
+        if _scheme(url) == "journal":
+            return JournalStorage(JournalFileBackend(str(path)))
+        if _scheme(url) == "sqlite":
+            return DriverCachedStorage(_sqlite_storage(url))
+        engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
+        if _scheme(url).startswith("postgresql") and "connect_timeout" not in url:
+            engine_kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
+        # The cache goes inside the reconnecting wrapper, so a retried call goes to the database.
+        return ReconnectingStorage(DriverCachedStorage(RDBStorage(url, engine_kwargs=engine_kwargs)), url)
+    except (SQLAlchemyError, OSError, ValueError) as exc:
+        raise storage_error(url, exc) from exc
 
 
 def default_artifact_dir(url: str) -> Path:

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.artifacts import FileSystemArtifactStore, download_artifact, upload_artifact
+from optuna.exceptions import StorageInternalError
+from sqlalchemy.exc import SQLAlchemyError
 
 from qnas import __version__
 from qnas.errors import QnasError, did_you_mean
 from qnas.redaction import redact_url
-from qnas.storage import check_storage_url, list_study_names, open_storage, write_trial_record
+from qnas.storage import check_storage_url, list_study_names, open_storage, storage_error, write_trial_record
 
 if TYPE_CHECKING:
     from qnas.evaluation import EvalResult
@@ -52,9 +54,12 @@ def open_study(
     let a continued search reuse results from another device. The caller sets `study.sampler`.
     """
     directions = [direction] if isinstance(direction, str) else list(direction)
-    study = optuna.create_study(
-        storage=open_storage(storage), study_name=name, directions=directions, pruner=pruner, load_if_exists=True
-    )
+    try:  # the first write: a read-only file or a refused server is one clear error, not a traceback
+        study = optuna.create_study(
+            storage=open_storage(storage), study_name=name, directions=directions, pruner=pruner, load_if_exists=True
+        )
+    except (OSError, SQLAlchemyError, StorageInternalError) as exc:
+        raise storage_error(storage, exc) from exc
     for key in ("task", "device"):
         previous = study.user_attrs.get(key)
         if previous is not None and previous != attrs[key]:

@@ -38,6 +38,9 @@ layer:
 
 SMALL_MOONS = {"name": "moons", "n_samples": 120}
 
+POSTGRES = os.environ.get("QNAS_TEST_POSTGRES_URL")
+needs_postgres = pytest.mark.skipif(not POSTGRES, reason="QNAS_TEST_POSTGRES_URL is not set (.ci/run sets it)")
+
 QISKIT_EXTRA = ("qiskit", "qiskit_aer", "pennylane_qiskit", "qiskit_ibm_runtime")
 MISSING_QISKIT = [module for module in QISKIT_EXTRA if importlib.util.find_spec(module) is None]
 needs_qiskit = pytest.mark.skipif(

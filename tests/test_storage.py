@@ -17,11 +17,10 @@ from optuna.trial import TrialState
 
 from qnas.cli import main
 from qnas.storage import open_storage, write_trial_record
+from tests.conftest import POSTGRES, needs_postgres
 from tests.controlled_jobs import ControlledJobs
 
 REPO = Path(__file__).resolve().parent.parent
-POSTGRES = os.environ.get("QNAS_TEST_POSTGRES_URL")
-needs_postgres = pytest.mark.skipif(not POSTGRES, reason="QNAS_TEST_POSTGRES_URL is not set (.ci/run sets it)")
 
 
 @pytest.fixture(params=["journal", pytest.param("postgres", marks=needs_postgres)])
