@@ -11,10 +11,12 @@ Every command opens storage through `open_storage`, so each URL means the same t
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -105,19 +107,27 @@ def _check_existing_file(url: str, path: Path) -> None:
             head = file.read(4096)
     except OSError as exc:
         raise StorageError(f"cannot read {where}: {exc.strerror}. Make it readable or pass another --storage.") from exc
-    problem = _not_a_database(head) if _scheme(url) == "sqlite" else _not_a_journal(head)
+    problem = _not_a_study_database(path, head) if _scheme(url) == "sqlite" else _not_a_journal(head)
     if problem:
         raise StorageError(
-            f"{where} is not a {'SQLite database' if _scheme(url) == 'sqlite' else 'study journal'} ({problem}); "
+            f"{where} is not a {'study database' if _scheme(url) == 'sqlite' else 'study journal'} ({problem}); "
             "it was left unchanged. Pass the file `qnas search` wrote, or a path that does not exist yet."
         )
 
 
-def _not_a_database(head: bytes) -> str:
-    """Why a file starting with `head` is not a SQLite database, or '' when it is one."""
+def _not_a_study_database(path: Path, head: bytes) -> str:
+    """Why the file at `path`, starting with `head`, is not a SQLite database that holds studies
+    or nothing yet, or ''. Another program's database would otherwise get Optuna's tables added."""
     if not head:
         return "it is empty"
-    return "" if head.startswith(SQLITE_HEADER) else "it does not start with the SQLite header"
+    if not head.startswith(SQLITE_HEADER):
+        return "it does not start with the SQLite header"
+    try:  # immutable: no lock, no -wal or -shm file created; a read that races a writer proves nothing
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)) as db:
+            tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error:
+        return ""
+    return "" if not tables or "studies" in tables else f"it holds other tables ({', '.join(sorted(tables)[:5])}) and no studies"
 
 
 def _not_a_journal(head: bytes) -> str:

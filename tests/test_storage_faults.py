@@ -7,9 +7,11 @@ commands (studies list/show/compare, report, export) must not create or change a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -90,9 +92,27 @@ def test_read_commands_refuse_a_file_that_is_not_sqlite_without_writing_it(tmp_p
     path.write_bytes(content)
     before = _snapshot(path)
     for argv in _read_commands(f"sqlite:///{path}", tmp_path):
-        _assert_one_line_error(capsys, main(argv), str(path), "not a SQLite database", "left unchanged")
+        _assert_one_line_error(capsys, main(argv), str(path), "not a study database", "left unchanged")
         assert _snapshot(path) == before, argv
     assert sorted(p.name for p in tmp_path.iterdir()) == ["studies.db"]  # no -wal, -journal or report
+
+
+def _another_programs_database(path: Path) -> Path:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE plants (name TEXT, height REAL)")
+        db.commit()
+    return path
+
+
+def test_another_programs_sqlite_database_is_refused_by_every_command_and_left_unchanged(
+    tmp_path: Path, tiny_space: str, capsys
+) -> None:
+    path = _another_programs_database(tmp_path / "garden.db")
+    before = _snapshot(path)
+    for argv in [_search(f"sqlite:///{path}", tiny_space), *_read_commands(f"sqlite:///{path}", tmp_path)]:
+        _assert_one_line_error(capsys, main(argv), str(path), "holds other tables (plants) and no studies")
+        assert _snapshot(path) == before, argv
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["garden.db", "tiny.yaml"]
 
 
 def test_read_commands_refuse_a_file_that_is_not_a_journal_without_writing_it(tmp_path: Path, not_a_database: Path, capsys) -> None:
@@ -123,7 +143,7 @@ def test_search_on_a_path_under_a_regular_file_is_one_line(tmp_path: Path, tiny_
 def test_search_refuses_a_file_that_is_not_a_database(not_a_database: Path, tiny_space: str, capsys) -> None:
     before = _snapshot(not_a_database)
     code = main(_search(f"sqlite:///{not_a_database}", tiny_space))
-    _assert_one_line_error(capsys, code, str(not_a_database), "not a SQLite database")
+    _assert_one_line_error(capsys, code, str(not_a_database), "not a study database")
     assert _snapshot(not_a_database) == before
 
 
