@@ -35,3 +35,13 @@ def redact_url(url: str) -> str:
         return url  # nothing to strip; rebuilding would turn 'sqlite:///x.db' into 'sqlite:/x.db'
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, host, parts.path, urlencode(kept), parts.fragment))
+
+
+def redact_secrets_of(url: str, text: str) -> str:
+    """`text` (a database driver's error message, say) with every secret of `url` masked: its
+    password and its secret query values, which `redact_url` drops from the URL itself."""
+    parts = urlsplit(url)
+    secrets = [parts.password] + [v for k, v in parse_qsl(parts.query) if k.lower() in _SECRET_QUERY_KEYS]
+    for secret in filter(None, secrets):
+        text = text.replace(secret, "***")
+    return text

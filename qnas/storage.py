@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import optuna
 from optuna.exceptions import StorageInternalError
@@ -32,7 +31,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from qnas.driver_cache import DriverCachedStorage
 from qnas.errors import QnasError, StorageError, not_allowed
-from qnas.redaction import redact_url
+from qnas.redaction import redact_secrets_of, redact_url
 
 RECONNECT_SECONDS = 60.0
 """How long a lost database connection is retried before the search gives up."""
@@ -156,11 +155,10 @@ def _make_folder(url: str, path: Path) -> None:
 
 
 def _cause(exc: BaseException, url: str) -> str:
-    """The driver's own words for a failure, on one line and without the URL's password."""
+    """The driver's own words for a failure, on one line and without the URL's secrets."""
     cause = getattr(exc, "orig", None) or exc
     text = " ".join(str(cause).split()).rstrip(".") or type(cause).__name__
-    password = urlsplit(url).password
-    return text.replace(password, "***") if password else text
+    return redact_secrets_of(url, text)
 
 
 def storage_error(url: str, exc: BaseException) -> StorageError:

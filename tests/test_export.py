@@ -20,7 +20,7 @@ from qnas.evaluation import Budget, EvalResult, evaluate
 from qnas.export import EXPORT_FILES, MANIFEST, WEIGHTS, export_model, load, verify_export
 from qnas.models import build_model
 from qnas.prediction import predict
-from qnas.redaction import redact_url
+from qnas.redaction import redact_secrets_of, redact_url
 from qnas.spec import CandidateSpec, EncodingSpec, GateSpec, LayerSpec, TrainingSpec
 from qnas.tasks import make_task
 
@@ -271,6 +271,9 @@ def test_no_credentials_in_any_exported_file(moons, trained, tmp_path):
     assert saved["storage"] == "postgresql://host/db" and saved["nested"] == ["redis://cache:6379/0"]
     assert redact_url("postgresql://host/db?sslmode=require&password=secret") == "postgresql://host/db?sslmode=require"
     assert redact_url("sqlite:///runs/qnas.db") == "sqlite:///runs/qnas.db"
+    url = "postgresql://qnas:pw-1@host/db?sslmode=require&sslpassword=key-2"
+    said = "connection to host failed for qnas with pw-1; certificate key key-2 rejected; sslmode require"
+    assert redact_secrets_of(url, said) == "connection to host failed for qnas with ***; certificate key *** rejected; sslmode require"
 
 
 @pytest.mark.parametrize("kind", ["energy", "state"])
