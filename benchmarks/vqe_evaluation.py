@@ -33,6 +33,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats = {args.repeats} must be at least 1: the medians need one timed run of each path")
     torch.set_num_threads(1)
     task = make_task("h2")
     evaluate(SPEC, task, budget=Budget(seed=0))  # first call pays imports and compilation

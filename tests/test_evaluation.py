@@ -6,6 +6,9 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -108,6 +111,13 @@ def test_h2_reaches_a_small_energy_error():
     assert result.value == result.metrics["energy_error"] < 0.05
     assert result.metrics["energy"] == pytest.approx(task("h2").exact_energy + result.value)
     assert result.history[0] > result.value  # it learned
+
+
+def test_the_vqe_evaluation_benchmark_refuses_zero_repeats():
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "vqe_evaluation.py"
+    result = subprocess.run([sys.executable, str(script), "--repeats", "0"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert "--repeats = 0 must be at least 1" in result.stderr
 
 
 def test_bell_reaches_high_fidelity():
