@@ -10,6 +10,7 @@ import optuna
 from qnas.agents.base import Proposer
 from qnas.agents.optuna_proposer import OptunaProposer
 from qnas.errors import QnasError, not_allowed
+from qnas.search_spaces import SPACE_NAMES, SearchSpace, load_space
 
 AGENTS = ("optuna", "random", "rl", "hybrid")
 """optuna: the study's sampler (--sampler); random: random sampling; rl: a MaskablePPO policy;
@@ -26,8 +27,7 @@ def make_proposer(
     agent: str,
     *,
     study: optuna.Study,
-    space: Any,
-    space_name: str | None,
+    space: SearchSpace,
     task: Any,
     sampler: str,
     seed: int,
@@ -35,18 +35,23 @@ def make_proposer(
     agent_timesteps: int,
     agent_dir: Path,
     n_envs: int,
+    reuse_trained: bool = False,
 ) -> Proposer:
     """The proposer for `agent`. For rl/hybrid without `policy`, an agent is trained first
-    (`agent_timesteps` steps on `n_envs` environments) and saved in `agent_dir`."""
+    (`agent_timesteps` steps on `n_envs` environments) and saved in `agent_dir`; with
+    `reuse_trained` (a resumed search), one that finished training there is loaded instead."""
     check_agent(agent)
     if agent in ("optuna", "random"):
         return OptunaProposer(study, space, task.required_qubits, "random" if agent == "random" else sampler)
-    from qnas.agents.rl_agent import AgentConfig, load_agent, train_agent
+    from qnas.agents.rl_agent import WEIGHTS_FILE, AgentConfig, load_agent, train_agent
     from qnas.agents.rl_proposer import RLProposer
 
     if policy is None:
-        config = AgentConfig(task=task.config(), space=space_name, seed=seed, n_envs=n_envs, timesteps=agent_timesteps)
-        train_agent(config, agent_dir)
+        if not (reuse_trained and (agent_dir / WEIGHTS_FILE).is_file()):
+            config = AgentConfig(
+                task=task.config(), space=_space_argument(space, agent_dir), seed=seed, n_envs=n_envs, timesteps=agent_timesteps
+            )
+            train_agent(config, agent_dir)
         policy = str(agent_dir)
     model, config = load_agent(policy)
     if config.task != task.config():
@@ -60,3 +65,14 @@ def make_proposer(
     from qnas.agents.hybrid_proposer import HybridProposer
 
     return HybridProposer(rl, OptunaProposer(study, space, task.required_qubits, sampler))
+
+
+def _space_argument(space: SearchSpace, agent_dir: Path) -> str:
+    """How the agent's environments load `space`: a shipped space by name, any other from a copy of
+    its YAML in the agent's folder (its file may be gone, or edited, when a study resumes)."""
+    if space.name in SPACE_NAMES and load_space(space.name).sha256 == space.sha256:
+        return space.name
+    agent_dir.mkdir(parents=True, exist_ok=True)
+    path = agent_dir / "space.yaml"
+    path.write_text(space.yaml, encoding="utf-8")
+    return str(path)

@@ -72,6 +72,11 @@ class OptunaProposer(StudyProposer):
 
 
 PRUNERS = ("percentile", "median", "none")
+DEFAULT_PRUNERS = {"classification": "percentile", "vqe": "none", "state_prep": "none"}
+"""The pruner a search gets by task kind when none is given. A classifier's validation accuracy
+after some epochs ranks candidates; a VQE or state-preparation trial's energy or fidelity in the
+middle of its angle optimization does not: a circuit that starts slowly can end best, and the
+pruner discarded such ones (BENCHMARKS.md, "Pruning on VQE searches"). `--pruner` still applies."""
 
 
 def make_pruner(name: str) -> optuna.pruners.BasePruner:

@@ -34,10 +34,11 @@ def parse_task_args(pairs: list[str], flag: str = "--task-arg") -> dict[str, Any
 
 
 def _task_config(args: argparse.Namespace) -> dict[str, Any]:
-    config: dict[str, Any] = {"name": args.task, **parse_task_args(args.task_arg)}
+    config: dict[str, Any] = {"name": args.task or "moons", **parse_task_args(args.task_arg)}
     if args.task == "csv" or args.data or args.target:
         if args.task != "csv":
-            raise QnasError(f"--data/--target are for --task csv, not --task {args.task!r}; add --task csv.")
+            given = f"not --task {args.task}" if args.task else "and no --task was given"
+            raise QnasError(f"--data/--target are for --task csv, {given}; add --task csv.")
         if not (args.data and args.target):
             raise QnasError("--task csv needs both --data FILE and --target COLUMN.")
         config.update(data=str(Path(args.data).resolve()), target=args.target)
@@ -53,31 +54,40 @@ def _console() -> Any:
 
 
 def search_config(args: argparse.Namespace) -> SearchConfig:
-    """The search that `qnas search ARGS` asks for, from its parsed arguments."""
+    """The search that `qnas search ARGS` asks for, from its parsed arguments. A setting left out is
+    None: the study's record on --resume, the default otherwise."""
     from qnas.search import DEFAULT_TRIALS, SearchConfig
 
+    task_given = args.task is not None or args.task_arg or args.data or args.target
     return SearchConfig(
         space=args.space,
-        task=_task_config(args),
+        task=_task_config(args) if task_given else None,
         trials=args.trials if args.trials is not None or args.resume else DEFAULT_TRIALS,
         workers=args.workers,
         storage=args.storage,
         study=args.study,
-        sampler=args.sampler or ("nsga2" if args.objectives else "tpe"),
+        sampler=args.sampler,
         pruner=args.pruner,
         seed=args.seed,
-        device={"name": args.device, "options": parse_task_args(args.device_arg, "--device-arg")},
+        device=_device_config(args),
         artifact_dir=args.artifacts,
         address=args.address,
         trial_timeout=args.trial_timeout,
         max_retries=args.max_retries,
         resume=args.resume,
         agent=args.agent,
-        policy=args.policy,
+        policy=str(Path(args.policy).resolve()) if args.policy else None,
         agent_timesteps=args.agent_timesteps,
         fast_path=args.fast_path,
-        objectives=tuple(args.objectives.split(",")) if args.objectives else (),
+        objectives=tuple(args.objectives.split(",")) if args.objectives else None,
+        allow_new_data=args.allow_new_data,
     )
+
+
+def _device_config(args: argparse.Namespace) -> dict[str, Any] | None:
+    if args.device is None and not args.device_arg:
+        return None
+    return {"name": args.device or "default.qubit", "options": parse_task_args(args.device_arg, "--device-arg")}
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -258,7 +268,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _add_task_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--task", default="moons", help="task name: moons, iris, ..., csv, h2, lih, tfim, heisenberg, npz (--task-arg path=H.npz), bell, ghz")
+    parser.add_argument(
+        "--task",
+        help="task name: moons (the default), iris, ..., csv, h2, lih, tfim, heisenberg, npz (--task-arg path=H.npz), bell, ghz",
+    )
     parser.add_argument("--task-arg", action="append", default=[], metavar="KEY=VALUE", help="task option, e.g. n=6")
     parser.add_argument("--data", help="CSV file (with --task csv)")
     parser.add_argument("--target", help="target column of the CSV (with --task csv)")
@@ -284,12 +297,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--objectives",
         help="multi-objective search, e.g. noisy_score,two_qubit_gates,shots (also ideal_score, noise_gap, n_params, depth)",
     )
-    search.add_argument("--pruner", default="percentile", help="percentile (bottom quarter), median or none")
-    search.add_argument("--seed", type=int, default=0)
+    search.add_argument(
+        "--pruner",
+        help="percentile (bottom quarter), median or none (default: percentile for classifiers, none for VQE and "
+        "state preparation, whose intermediate values do not rank candidates)",
+    )
+    search.add_argument("--seed", type=int, help="seed of the sampler, the agent and training (default 0)")
     search.add_argument(
         "--device",
-        default="default.qubit",
-        help="device candidates are scored on: a simulator, noisy (a real device's noise model), or hardware",
+        help="device candidates are scored on: a simulator (default: default.qubit), noisy (a real device's noise "
+        "model), or hardware",
     )
     search.add_argument(
         "--device-arg",
@@ -303,12 +320,22 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--trial-timeout", type=float, metavar="S", help="fail a trial after S seconds, free its worker")
     search.add_argument("--max-retries", type=int, default=2, help="retries of a trial whose worker died (default 2)")
     search.add_argument(
-        "--resume", action="store_true", help="continue --study after its driver stopped, to the trial count it began with"
+        "--resume",
+        action="store_true",
+        help="continue --study after its driver stopped, to the trial count its last search began with, with the "
+        "settings the study recorded (task, space, device, sampler, pruner, seed, agent): no other flag is needed",
     )
-    search.add_argument("--agent", default="optuna", help="proposer: optuna (--sampler), random, rl, or hybrid (rl + sampler)")
+    search.add_argument(
+        "--allow-new-data",
+        action="store_true",
+        help="add to a study whose data file changed since its last search (the trials that follow record the new hash)",
+    )
+    search.add_argument(
+        "--agent", help="proposer: optuna (the default: --sampler), random, rl, or hybrid (rl + sampler)"
+    )
     search.add_argument("--policy", metavar="DIR", help="a trained agent (qnas agent train) for --agent rl/hybrid")
     search.add_argument(
-        "--agent-timesteps", type=int, default=4096, help="without --policy: steps to train the agent first (default 4096)"
+        "--agent-timesteps", type=int, help="without --policy: steps to train the agent first (default 4096)"
     )
     search.add_argument(
         "--no-fast-path",
@@ -316,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="train through PennyLane on the ideal simulator too, instead of the compiled torch path",
     )
-    search.set_defaults(func=cmd_search)
+    search.set_defaults(func=cmd_search, fast_path=None)
 
     agent = sub.add_parser("agent", help="train the RL agent alone, or let a trained one propose into a study")
     agent_sub = agent.add_subparsers(dest="agent_command", required=True)

@@ -31,6 +31,8 @@ class Job:
     task: dict[str, Any]
     device: dict[str, Any]
     budget: dict[str, Any]
+    data_sha256: str | None = None
+    """The SHA-256 of the task's data file the study searches; a worker whose copy differs fails the trial."""
 
 
 class TaskCache:
@@ -62,6 +64,12 @@ def run_job(job: Job, tasks: TaskCache, report: Report | None) -> EvalResult:
         task = tasks.get(job.task)
     except Exception as exc:
         return failed_result(job, f"task could not be built on this worker: {exc}")
+    if job.data_sha256 is not None and task.data_sha256 != job.data_sha256:
+        return failed_result(
+            job,
+            f"the task's data file on this worker has SHA-256 {str(task.data_sha256)[:12]}, not the study's "
+            f"{job.data_sha256[:12]}: give every node the same file.",
+        )
     return evaluate(job.spec, task, job.device, Budget.from_dict(job.budget), report=report)
 
 

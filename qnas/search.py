@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict, deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,19 @@ from qnas.evaluation import Budget, EvalResult
 from qnas.executor import Executor, Job, JobRunner, make_executor, run_job
 from qnas.objectives import Objective, objective_values, parse_objectives
 from qnas.progress import SearchCounts, SearchProgress
-from qnas.search_spaces import DEFAULT_SPACES, SearchSpace, load_space
+from qnas.search_record import (
+    SearchRecord,
+    check_continuation,
+    last_recorded,
+    new_settings,
+    recorded_runs,
+    resumed_settings,
+    run_key,
+)
+from qnas.search_spaces import SearchSpace
 from qnas.storage import DEFAULT_STORAGE, check_storage_url, default_artifact_dir
-from qnas.study import fail_interrupted, load_study, open_study
-from qnas.tasks import Task, make_task
+from qnas.study import fail_interrupted, find_study, load_study, open_study
+from qnas.tasks import Task
 
 POLL_SECONDS = 0.1
 DEFAULT_TRIALS = 20
@@ -37,35 +46,43 @@ DEFAULT_TRIALS = 20
 
 @dataclass(frozen=True)
 class SearchConfig:
-    """What `qnas search` was asked to do; every field has the quickstart's default.
+    """What `qnas search` was asked to do.
+
+    The settings a study records (`qnas.search_record`: task, space, device, objectives, sampler,
+    pruner, seed, agent, policy, agent_timesteps, fast_path) are None where not given: a new search
+    then takes the default (moons; the task kind's space; default.qubit; single objective; tpe, or
+    nsga2 with objectives; percentile pruning for classifiers, none for VQE and state preparation;
+    seed 0; optuna; 4096 agent steps; the fast path), and `resume` takes the study's record.
 
     `trials` counts finished trials (ok, pruned or failed); trials lost to a dead worker and
     retried, or interrupted with their driver, do not count. With `resume`, the search runs on
-    to the count recorded when the study's search started, and `trials` must be None.
+    to the count recorded when the study's last search started, and `trials` must be None.
     """
 
     space: str | None = None
-    task: dict[str, Any] = field(default_factory=lambda: {"name": "moons"})
+    task: dict[str, Any] | None = None
     trials: int | None = DEFAULT_TRIALS
     workers: int = 2
     storage: str = DEFAULT_STORAGE
     study: str | None = None
-    sampler: str = "tpe"
-    pruner: str = "percentile"
-    seed: int = 0
-    device: dict[str, Any] = field(default_factory=lambda: {"name": "default.qubit"})
+    sampler: str | None = None
+    pruner: str | None = None
+    seed: int | None = None
+    device: dict[str, Any] | None = None
     artifact_dir: str | None = None
     address: str | None = None
     trial_timeout: float | None = None
     max_retries: int = 2
     resume: bool = False
-    agent: str = "optuna"
+    agent: str | None = None
     policy: str | None = None
-    agent_timesteps: int = 4096
-    objectives: tuple[str, ...] = ()
+    agent_timesteps: int | None = None
+    objectives: tuple[str, ...] | None = None
     """Several objectives (`qnas.objectives`): a multi-objective study, told one value per objective."""
-    fast_path: bool = True
+    fast_path: bool | None = None
     """Train on the compiled torch simulator on ideal default.qubit; False keeps PennyLane (--no-fast-path)."""
+    allow_new_data: bool = False
+    """Add to a study whose data file changed since its last search (`--allow-new-data`)."""
 
 
 @dataclass(frozen=True)
@@ -85,13 +102,14 @@ def _reuse(result: EvalResult) -> EvalResult:
     return replace(result, weights=None, worker=None, metrics={**result.metrics, "wall_time_s": 0.0})
 
 
-def _previous_results(study: optuna.Study, seed: int) -> dict[str, tuple[int, EvalResult]]:
-    """Finished trials of a continued study with the same seed, by spec hash, so their specs are
-    not trained again."""
+def _previous_results(study: optuna.Study, record: SearchRecord) -> dict[str, tuple[int, EvalResult]]:
+    """Finished trials of a continued study with the same seed and data, by spec hash, so their
+    specs are not trained again."""
     known: dict[str, tuple[int, EvalResult]] = {}
     for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         attrs = trial.user_attrs
-        if "spec_hash" in attrs and "duplicate_of" not in attrs and attrs.get("seed") == seed:
+        same_run = attrs.get("seed") == record.seed and attrs.get("data_sha256") == record.data_sha256
+        if "spec_hash" in attrs and "duplicate_of" not in attrs and same_run:
             known[attrs["spec_hash"]] = (
                 trial.number,
                 EvalResult(
@@ -138,11 +156,57 @@ def _check_settings(config: SearchConfig) -> None:
         raise QnasError(f"--trial-timeout = {config.trial_timeout} must be a positive number of seconds.")
     if config.max_retries < 0:
         raise QnasError(f"--max-retries = {config.max_retries} must be 0 or more.")
-    check_agent(config.agent)
-    if config.policy is not None and config.agent not in ("rl", "hybrid"):
-        raise QnasError(f"--policy is an RL agent's folder; it needs --agent rl or hybrid, not {config.agent}.")
-    if config.agent_timesteps < 1:
-        raise QnasError(f"--agent-timesteps = {config.agent_timesteps} must be at least 1.")
+    check_storage_url(config.storage)
+
+
+def _check_record(record: SearchRecord, task: Task, space: SearchSpace) -> tuple[DeviceConfig, tuple[Objective, ...]]:
+    """Refuse recorded or resolved settings that cannot work together, before any study is written."""
+    space.check_task_kind(task.kind)
+    device = DeviceConfig.from_dict(record.device)
+    if device.samples_only and space.allows_analytic():
+        raise DeviceError(
+            f"device {device.name!r} samples, and space {space.name!r} lets candidates run without shots "
+            "(calibration.shots null, or not drawn for every candidate): each such trial would fail. Give every "
+            "candidate a shot count, e.g. params: shots: {choices: [1000, 4000]} (as --space aer_classification "
+            "does) or fixed: shots: 4000."
+        )
+    objectives = parse_objectives(record.objectives, task) if record.objectives else ()
+    if objectives and record.pruner != "none":
+        raise QnasError(f"--pruner {record.pruner} needs a single objective (Optuna prunes no other); drop --pruner.")
+    make_pruner(record.pruner)  # validates the names before the study is opened
+    make_sampler(record.sampler, record.seed, 1)
+    check_agent(record.agent)
+    if record.policy is not None and record.agent not in ("rl", "hybrid"):
+        raise QnasError(f"--policy is an RL agent's folder; it needs --agent rl or hybrid, not {record.agent}.")
+    if record.agent_timesteps < 1:
+        raise QnasError(f"--agent-timesteps = {record.agent_timesteps} must be at least 1.")
+    return device, objectives
+
+
+def _settle(config: SearchConfig) -> tuple[str, SearchRecord, dict[str, Any] | None, Task, SearchSpace]:
+    """The study's name, this run's settings, the study's last record (None for a new study), the
+    task and the space. Reads the study, if any, and writes nothing."""
+    if config.resume:
+        assert config.study is not None  # _check_settings
+        recorded = last_recorded(load_study(config.storage, config.study).user_attrs)
+        if recorded is None:
+            raise QnasError(f"study {config.study!r} holds no `qnas search` to resume; start one with `qnas search`.")
+        record, task, space = resumed_settings(config, recorded, config.study)
+        return config.study, record, recorded, task, space
+    record, task, space = new_settings(config)
+    name = config.study or f"{task.name}-{space.name}"
+    existing = find_study(config.storage, name)
+    recorded = last_recorded(existing.user_attrs) if existing is not None else None
+    if recorded is not None:
+        record = check_continuation(record, recorded, name, config.allow_new_data)
+    if existing is not None and config.artifact_dir is not None:
+        kept = existing.user_attrs.get("artifact_dir")
+        if kept is not None and Path(config.artifact_dir).resolve() != Path(kept):
+            raise QnasError(
+                f"--artifacts {config.artifact_dir} differs from study {name!r}'s artifact folder {kept}, which holds "
+                "its trials' weights; drop --artifacts to keep them together, or use a new --study name."
+            )
+    return name, record, recorded, task, space
 
 
 def run_search(
@@ -153,23 +217,8 @@ def run_search(
     Each worker runs `job_runner` per trial (`qnas.executor.JobRunner`): qnas's evaluation unless
     you pass your own, such as one that wraps `run_job` with logging of your own."""
     _check_settings(config)
-    task = make_task(config.task)
-    space = load_space(config.space or DEFAULT_SPACES[task.kind])
-    space.check_task_kind(task.kind)
-    device = DeviceConfig.from_dict(config.device)
-    if device.samples_only and space.allows_analytic():
-        raise DeviceError(
-            f"device {device.name!r} samples, and space {space.name!r} lets candidates run without shots "
-            "(calibration.shots null, or not drawn for every candidate): each such trial would fail. Give every "
-            "candidate a shot count, e.g. params: shots: {choices: [1000, 4000]} (as --space aer_classification "
-            "does) or fixed: shots: 4000."
-        )
-    check_storage_url(config.storage)
-    objectives = parse_objectives(config.objectives, task) if config.objectives else ()
-    pruner = make_pruner("none" if objectives else config.pruner)  # Optuna prunes single objectives only
-    make_sampler(config.sampler, config.seed, 1)  # validates the name before the study is opened
-    if config.resume:
-        load_study(config.storage, config.study)  # it must exist: explains which studies do otherwise
+    study_name, record, recorded, task, space = _settle(config)
+    device, objectives = _check_record(record, task, space)
     if config.address:
         from qnas.ray_executor import check_address
 
@@ -179,7 +228,7 @@ def run_search(
     start = time.monotonic()
     executor = make_executor(config.workers, config.address, config.trial_timeout, job_runner)
     try:
-        return _search(config, executor, start, task, space, device, objectives, pruner, progress)
+        return _search(config, executor, start, study_name, record, recorded, task, space, device, objectives, progress)
     finally:
         executor.shutdown()
 
@@ -188,22 +237,23 @@ def _search(
     config: SearchConfig,
     executor: Executor,
     start: float,
+    study_name: str,
+    record: SearchRecord,
+    recorded: dict[str, Any] | None,
     task: Task,
     space: SearchSpace,
     device: DeviceConfig,
     objectives: tuple[Objective, ...],
-    pruner: optuna.pruners.BasePruner,
     progress: SearchProgress | None,
 ) -> SearchOutcome:
-    """Open the study and run the ask-evaluate-tell loop on `executor` (validated settings)."""
+    """Open the study, record this run, and run the ask-evaluate-tell loop on `executor`."""
     task_config = task.config()
-    study_name = config.study or f"{task.name}-{space.name}"
     artifact_dir = Path(config.artifact_dir) if config.artifact_dir else default_artifact_dir(config.storage)
     study = open_study(
         config.storage,
         study_name,
         direction=[o.direction for o in objectives] if objectives else task.direction,
-        pruner=pruner,
+        pruner=make_pruner(record.pruner),
         attrs={
             "task": task_config,
             "space": space.name,
@@ -213,31 +263,37 @@ def _search(
             **({"objectives": [o.name for o in objectives]} if objectives else {}),
         },
     )
+    artifact_dir = Path(study.user_attrs["artifact_dir"])
     # A continued study gets a sampler seeded past its earlier trials: the same seed again would
     # propose the first run's candidates again.
-    study.sampler = make_sampler(config.sampler, config.seed + len(study.trials), config.trials or DEFAULT_TRIALS)
+    study.sampler = make_sampler(record.sampler, record.seed + len(study.trials), config.trials or DEFAULT_TRIALS)
     if config.resume:
         _fail_interrupted(study)
     done_before = sum(_counts_toward_target(t) for t in study.get_trials(deepcopy=False))
-    target = study.user_attrs.get("trials_requested", done_before) if config.resume else done_before + config.trials
-    study.set_user_attr("trials_requested", target)
+    if config.resume:
+        assert recorded is not None  # _settle
+        target = recorded.get("trials_requested", done_before)
+    else:
+        target = done_before + (config.trials or DEFAULT_TRIALS)
+    run = _record_run(study, replace(record, trials_requested=target), new=not config.resume or record.allow_new_data)
     todo = max(0, target - done_before)
 
     proposer = make_proposer(
-        config.agent,
+        record.agent,
         study=study,
         space=space,
-        space_name=config.space,
         task=task,
-        sampler=config.sampler,
-        seed=config.seed,
-        policy=config.policy,
-        agent_timesteps=config.agent_timesteps,
+        sampler=record.sampler,
+        seed=record.seed,
+        policy=record.policy,
+        agent_timesteps=record.agent_timesteps,
         agent_dir=artifact_dir / "agents" / study_name,
         n_envs=max(1, min(config.workers, os.cpu_count() or 1)),
+        reuse_trained=config.resume,
     )
     progress = progress or SearchProgress(todo, task.metric, task.direction)
-    known = _previous_results(study, config.seed)
+    known = _previous_results(study, record)
+    trial_attrs = record.trial_attrs(run)
     ready: deque[Proposal] = deque()  # asked, not yet submitted: retries first, then a spare
     running: dict[int, Proposal] = {}
     in_flight: dict[str, int] = {}  # spec hash -> the proposal that evaluates it (ready or running)
@@ -250,7 +306,7 @@ def _search(
         nonlocal finished
         if objectives and result.status == "ok":
             result = replace(result, values=objective_values(objectives, result.metrics))
-        proposer.tell(proposal.id, result, attrs={"seed": config.seed, **(attrs or {})})
+        proposer.tell(proposal.id, result, attrs={**trial_attrs, **(attrs or {})})
         finished += 1
         reused = bool(attrs and "duplicate_of" in attrs)
         progress.finished(proposal.id, result.status, result.value, proposal.spec.summary(), result.reason or "", reused)
@@ -275,8 +331,10 @@ def _search(
         while ready and executor.running < executor.capacity:
             proposal = ready.popleft()
             running[proposal.id] = proposal
-            budget = Budget(seed=config.seed, fast_path=config.fast_path)
-            job = Job(proposal.id, proposal.spec.to_dict(), task_config, device.to_dict(), budget.to_dict())
+            budget = Budget(seed=record.seed, fast_path=record.fast_path)
+            job = Job(
+                proposal.id, proposal.spec.to_dict(), task_config, device.to_dict(), budget.to_dict(), record.data_sha256
+            )
             executor.submit(job)
             progress.started()
 
@@ -296,7 +354,7 @@ def _search(
                 key = proposal.spec.hash
                 if (result.reason or "").startswith("worker died") and retries[key] < config.max_retries:
                     retries[key] += 1
-                    proposer.tell(proposal.id, result, attrs={"seed": config.seed, "retried": True})
+                    proposer.tell(proposal.id, result, attrs={**trial_attrs, "retried": True})
                     progress.retrying(proposal.id, proposal.spec.summary(), result.reason or "")
                     retry = proposer.retry(proposal)
                     in_flight[key] = retry.id
@@ -315,3 +373,14 @@ def _search(
     finally:
         progress.close()
     return SearchOutcome(study_name, config.storage, progress.counts, time.monotonic() - start, waited)
+
+
+def _record_run(study: optuna.Study, record: SearchRecord, new: bool) -> str:
+    """Write a new run's record and return its key; a resumed run continues the last record
+    (a study made before runs were recorded gets its first one)."""
+    runs = recorded_runs(study.user_attrs)
+    if not new and runs:
+        return runs[-1][0]
+    key = run_key(len(runs))
+    study.set_user_attr(key, record.to_attr())
+    return key

@@ -20,7 +20,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from qnas import __version__
 from qnas.errors import QnasError, did_you_mean
 from qnas.redaction import redact_url
-from qnas.storage import check_storage_url, list_study_names, open_storage, storage_error, write_trial_record
+from qnas.storage import (
+    check_storage_url,
+    list_study_names,
+    local_file,
+    open_storage,
+    storage_error,
+    write_trial_record,
+)
 
 if TYPE_CHECKING:
     from qnas.evaluation import EvalResult
@@ -40,6 +47,14 @@ def load_study(storage: str, name: str) -> optuna.Study:
     return optuna.load_study(study_name=name, storage=open_storage(storage))
 
 
+def find_study(storage: str, name: str) -> optuna.Study | None:
+    """The study if it exists, else None; a SQLite file that does not exist yet is not created."""
+    path = local_file(storage)
+    if path is not None and not path.exists():
+        return None
+    return load_study(storage, name) if name in list_study_names(storage) else None
+
+
 def open_study(
     storage: str,
     name: str,
@@ -51,7 +66,8 @@ def open_study(
     """Create a study, or continue one that ran the same task on the same device.
 
     Mixing tasks or devices in one study would compare scores that are not comparable, and would
-    let a continued search reuse results from another device. The caller sets `study.sampler`.
+    let a continued search reuse results from another device. `attrs` are written where the study
+    lacks them: what a study already records is never overwritten. The caller sets `study.sampler`.
     """
     directions = [direction] if isinstance(direction, str) else list(direction)
     try:  # the first write: a read-only file or a refused server is one clear error, not a traceback
@@ -73,7 +89,8 @@ def open_study(
             f"study {name!r} was created to {'/'.join(existing)}, not {'/'.join(directions)}; use another --study name."
         )
     for key, value in {**attrs, "qnas_version": __version__}.items():
-        study.set_user_attr(key, value)
+        if key not in study.user_attrs:
+            study.set_user_attr(key, value)
     return study
 
 

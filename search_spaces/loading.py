@@ -67,7 +67,7 @@ def parse_space(text: str, source: str = "<string>") -> SearchSpace:
             f"{where}: malformed YAML: {problem}{f' ({context})' if context else ''}. "
             "Check the indentation and the brackets near that line."
         ) from None
-    return SearchSpace(data, source)
+    return SearchSpace(data, source, text)
 
 
 def _reject_duplicate_keys(node: yaml.Node | None, source: str) -> None:

@@ -44,12 +44,15 @@ categorical parameters that shape a model (split, encoding, reupload, entangler 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any, NoReturn
 
 import optuna
+import yaml
 from optuna.distributions import BaseDistribution, CategoricalDistribution, IntDistribution
 
 from qnas.errors import SearchSpaceError, SpecError, not_allowed
@@ -71,11 +74,17 @@ Pick = Callable[[Param], Any]
 class SearchSpace:
     """A validated declaration. Build one with `load_space(name_or_path)` or `SearchSpace(mapping)`."""
 
-    def __init__(self, data: Any, source: str = "<dict>") -> None:
+    def __init__(self, data: Any, source: str = "<dict>", text: str | None = None) -> None:
         self.source = source
         if not isinstance(data, dict):
             got = "nothing (the file is empty)" if data is None else f"{type(data).__name__} {data!r}"
             self._fail("top level", f"must be a mapping with keys {list(TOP_KEYS)}, got {got}.")
+        self.yaml: str = text if text is not None else yaml.safe_dump(data, sort_keys=False)
+        """The declaration as written (`parse_space`'s text): a study records it, so a resumed
+        search rebuilds this space even where the file is gone or was edited."""
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+        self.sha256: str = hashlib.sha256(canonical.encode()).hexdigest()
+        """Hash of the declaration's content, not its text: comments and layout do not change it."""
         self._check_keys(data, TOP_KEYS, "top level")
         for key in ("name", "task_kinds"):
             if key not in data:

@@ -293,8 +293,14 @@ def test_evaluations_agree_with_the_fast_path_on_and_off(task_name):
 
 
 def test_search_cli_has_the_off_switch():
-    assert build_parser().parse_args(["search"]).fast_path is True
-    assert build_parser().parse_args(["search", "--no-fast-path"]).fast_path is False
+    from qnas.cli import search_config
+    from qnas.search_record import new_settings
+
+    def fast_path(*flags: str) -> bool:
+        return new_settings(search_config(build_parser().parse_args(["search", *flags])))[0].fast_path
+
+    assert fast_path() is True
+    assert fast_path("--no-fast-path") is False
 
 
 def test_more_wires_than_one_fused_block_match_pennylane():

@@ -1,6 +1,7 @@
-"""Faults a search must survive: killed workers, killed drivers, timeouts, interrupted searches.
+"""Faults a search must survive: killed workers, timeouts, interrupted searches (a killed driver
+and its resume: test_resume.py).
 
-Workers and drivers are killed by PID, as a user or a cluster would kill them, while a trial is
+Workers are killed by PID, as a user or a cluster would kill them, while a trial is
 known to run: its job (`tests.controlled_jobs`) announced that it started and waits.
 """
 
@@ -8,8 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -26,8 +25,6 @@ from qnas.tasks import make_task
 from qnas.training import Report
 from tests.conftest import SMALL_MOONS, poll_all
 from tests.controlled_jobs import TEST_WAIT_S, ControlledJobs
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def test_worker_killed_mid_trial_is_retried_and_the_count_is_reached(local_ray, tiny_space: str, storage: str,
@@ -78,35 +75,6 @@ def test_timeout_fails_the_trial_and_frees_its_worker(local_ray, tmp_path: Path)
         assert jobs.wait_started(1) != jobs.wait_started(0), "a fresh worker took the timed-out one's slot"
     finally:
         executor.shutdown()
-
-
-def test_driver_killed_then_resumed_keeps_every_finished_trial(wide_space: str, storage: str, tmp_path: Path) -> None:
-    search = ["--space", wide_space, "--workers", "0", "--pruner", "none", "--storage", storage,
-              "--study", "r", "--task", "moons", "--task-arg", "n_samples=120"]
-    jobs = ControlledJobs(str(tmp_path), hold=(1,))  # trial 1 is running when the driver is killed
-    driver = subprocess.Popen([sys.executable, "-m", "tests.controlled_search", jobs.folder, "1", *search,
-                               "--trials", "4"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        jobs.wait_started(1, driver)
-        states = [t.state for t in optuna.load_study(study_name="r", storage=storage).trials]
-    finally:
-        driver.kill()
-        driver.wait()
-    assert states[:2] == [TrialState.COMPLETE, TrialState.RUNNING]
-    before = {t.number: t.value for t in optuna.load_study(study_name="r", storage=storage).trials
-              if t.state == TrialState.COMPLETE}
-
-    command = [sys.executable, "-m", "qnas.cli", "search", *search]
-    assert subprocess.run([*command, "--resume", "--trials", "2"], capture_output=True).returncode == 2
-    resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    trials = optuna.load_study(study_name="r", storage=storage).trials
-    assert {t.number: t.value for t in trials if t.number in before} == before
-    interrupted = [t for t in trials if t.user_attrs.get("interrupted")]
-    assert 1 in [t.number for t in interrupted] and all(t.state == TrialState.FAIL for t in interrupted)
-    assert all("interrupted" in t.user_attrs["fail_reason"] for t in interrupted)
-    assert not [t for t in trials if t.state == TrialState.RUNNING]
-    assert sum(t.state == TrialState.COMPLETE for t in trials) == 4
 
 
 def _raise_on_the_first_job(job: Job, tasks: TaskCache, report: Report | None) -> EvalResult:

@@ -7,6 +7,7 @@ stores the config, and a worker or an export rebuilds the same task with `make_t
 
 from __future__ import annotations
 
+import hashlib
 import math
 from abc import ABC, abstractmethod
 from typing import Any
@@ -24,6 +25,10 @@ class Task(ABC):
     kind: str
     metric: str
     direction: str
+    data_sha256: str | None = None
+    """SHA-256 of the file a task reads (a CSV, a Hamiltonian), None for built-in data. A study
+    records it, so a search on changed data is caught (`qnas.search_record`), and so is a worker
+    that reads a different copy of the file."""
 
     def __init__(self, name: str, params: dict[str, Any]) -> None:
         self.name = name
@@ -44,6 +49,15 @@ class Task(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.describe()}>"
+
+
+def file_sha256(path: str) -> str:
+    """The SHA-256 of a file's bytes: the fingerprint `Task.data_sha256` holds."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def check_int(task: str, key: str, value: Any, low: int, high: int) -> int:

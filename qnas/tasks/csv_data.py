@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from qnas.errors import TaskError, did_you_mean
-from qnas.tasks.base import check_seed
+from qnas.tasks.base import check_seed, file_sha256
 from qnas.tasks.classification import ClassificationTask, stratified_split
 
 _USAGE = "make_task('csv', data='path/to/file.csv', target='label_column')"
@@ -35,7 +35,9 @@ def build_csv(
     frame = read_csv(path)
     x, y, feature_names, class_names = _features_and_labels(frame, path, target)
     splits = stratified_split(x, y, params["seed"], class_names, f"csv: target column {target!r} in {path!r}")
-    return ClassificationTask("csv", params, splits, feature_names, class_names)
+    task = ClassificationTask("csv", params, splits, feature_names, class_names)
+    task.data_sha256 = file_sha256(path)
+    return task
 
 
 def read_csv(path: str) -> pd.DataFrame:

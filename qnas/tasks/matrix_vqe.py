@@ -16,6 +16,7 @@ import numpy as np
 import pennylane as qml
 
 from qnas.errors import TaskError
+from qnas.tasks.base import file_sha256
 from qnas.tasks.vqe import MAX_SPIN_QUBITS, VQETask
 
 _USAGE = "make_task('npz', path='hamiltonian.npz') with a key 'hamiltonian' holding a 2^n x 2^n Hermitian matrix"
@@ -41,7 +42,9 @@ def build_npz(*, path: str | os.PathLike[str] | None = None) -> VQETask:
     diagonal = np.real(np.diag(matrix))
     lowest = int(np.argmin(diagonal))
     reference = tuple(int(bit) for bit in np.binary_repr(lowest, width=n_qubits))
-    return VQETask("npz", {"path": str(file)}, hamiltonian, n_qubits, reference)
+    task = VQETask("npz", {"path": str(file)}, hamiltonian, n_qubits, reference)
+    task.data_sha256 = file_sha256(str(file))
+    return task
 
 
 def _check_matrix(matrix: np.ndarray, file: Path) -> int:
