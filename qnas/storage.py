@@ -183,12 +183,15 @@ class _Reconnecting(BaseStorage):
     """Delegates to a database storage and retries calls that fail because the connection was lost.
 
     A server restart or a network blip then delays the driver instead of dropping the result it
-    was writing. Calls are retried with backoff for up to RECONNECT_SECONDS.
+    was writing. Calls are retried with backoff for up to RECONNECT_SECONDS; then the loss is one
+    `StorageError`, and later calls that find the connection lost fail at once, so the search's
+    own clean-up does not wait out the deadline again.
     """
 
     def __init__(self, inner: BaseStorage, url: str) -> None:
         self._inner = inner
-        self._url = redact_url(url)
+        self._url = url
+        self._gone = False
 
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         return self.retrying(lambda: getattr(self._inner, name)(*args, **kwargs))
@@ -200,9 +203,17 @@ class _Reconnecting(BaseStorage):
             try:
                 return call()
             except (DBAPIError, StorageInternalError) as exc:
-                if not _is_connection_loss(exc) or time.monotonic() > deadline:
+                if not _is_connection_loss(exc):
                     raise
-                _log.warning("lost the connection to %s (%s); retrying in %.2g s", self._url, type(exc).__name__, delay)
+                if self._gone or time.monotonic() > deadline:
+                    self._gone = True
+                    raise StorageError(
+                        f"lost the connection to {redact_url(self._url)} and could not reconnect in {RECONNECT_SECONDS:.0f} s "
+                        f"({_cause(exc, self._url)}). Finished trials are in the study: once the server is back, "
+                        "`qnas search --resume --study NAME --storage URL` continues the search."
+                    ) from exc
+                url = redact_url(self._url)
+                _log.warning("lost the connection to %s (%s); retrying in %.2g s", url, type(exc).__name__, delay)
                 time.sleep(delay)
                 delay = min(2 * delay, 5.0)
 

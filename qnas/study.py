@@ -94,9 +94,11 @@ def open_study(
     return study
 
 
-def artifact_store(study: optuna.Study) -> FileSystemArtifactStore:
+def artifact_store(study: optuna.Study, *, create: bool = False) -> FileSystemArtifactStore:
+    """The study's weights folder; only a search (`create`) makes it, so reading never writes."""
     path = Path(study.user_attrs["artifact_dir"])
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return FileSystemArtifactStore(str(path))
 
 
@@ -129,7 +131,7 @@ def record_result(
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"trial-{trial.number}-weights.safetensors"
             save_file({k: v for k, v in result.weights.items()}, str(path))
-            record[WEIGHTS_ATTR] = upload_artifact(artifact_store=artifact_store(study), file_path=str(path), study_or_trial=trial)
+            record[WEIGHTS_ATTR] = upload_artifact(artifact_store=artifact_store(study, create=True), file_path=str(path), study_or_trial=trial)
     write_trial_record(study._storage, trial._trial_id, record, intermediate_values or {})
 
     if result.status == "ok":
@@ -152,6 +154,12 @@ def download_weights(study: optuna.Study, trial: optuna.trial.FrozenTrial, dest:
     artifact_id = trial.user_attrs.get(WEIGHTS_ATTR)
     if artifact_id is None:
         raise QnasError(f"trial {trial.number} of study {study.study_name!r} has no stored weights (state {trial.state.name}).")
+    folder = study.user_attrs["artifact_dir"]
+    if not Path(folder).is_dir():
+        raise QnasError(
+            f"the weights of trial {trial.number} are in {folder}, which does not exist here; run this where the "
+            "search ran, or copy that folder to the same path."
+        )
     download_artifact(artifact_store=artifact_store(study), file_path=str(dest), artifact_id=artifact_id)
     return dest
 

@@ -4,24 +4,32 @@
 
 FOLDER is where the jobs announce themselves (`tests.controlled_jobs.ControlledJobs`); HOLD is a
 comma-separated list of job ids that wait, once started, until the test releases them. The
-search arguments are `qnas search`'s own, read by its parser, so a study started here can be
-resumed with the real `qnas search --resume`.
+search arguments are `qnas search`'s own, and the search runs through `qnas.cli.main` (its
+summary, its errors, its exit code), so a study started here can be resumed with the real
+`qnas search --resume`. QNAS_TEST_RECONNECT_SECONDS, when set, replaces how long a lost database
+connection is retried.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import sys
 
-from qnas.cli import build_parser, search_config
-from qnas.search import run_search
+import qnas.search
+import qnas.storage
+from qnas.cli import main as qnas_main
 from tests.controlled_jobs import ControlledJobs
 
 
-def main(argv: list[str]) -> None:
+def main(argv: list[str]) -> int:
     folder, hold, *search_args = argv
     jobs = ControlledJobs(folder, hold=tuple(int(job_id) for job_id in hold.split(",") if job_id))
-    run_search(search_config(build_parser().parse_args(["search", *search_args])), job_runner=jobs)
+    if "QNAS_TEST_RECONNECT_SECONDS" in os.environ:
+        qnas.storage.RECONNECT_SECONDS = float(os.environ["QNAS_TEST_RECONNECT_SECONDS"])
+    qnas.search.run_search = functools.partial(qnas.search.run_search, job_runner=jobs)
+    return qnas_main(["search", *search_args])
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

@@ -133,6 +133,38 @@ def test_a_database_restart_mid_search_loses_no_result(tmp_path: Path, wide_spac
     assert len(_complete(POSTGRES, study)) == 4
 
 
+@needs_postgres
+@pytest.mark.skipif(not os.environ.get("QNAS_TEST_POSTGRES_CTL"), reason="needs QNAS_TEST_POSTGRES_CTL to restart it")
+def test_a_database_down_past_the_retries_ends_the_search_with_one_line(tmp_path: Path, wide_space: str) -> None:
+    """The server stays down while trial 1's result is written: after the retries (1 s here) the
+    driver exits 2 with one error line that says how to continue; trial 0 stays in the study."""
+    study = f"down-{uuid.uuid4().hex[:8]}"
+    jobs = ControlledJobs(str(tmp_path), hold=(1,))
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "tests.controlled_search", jobs.folder, "1", "--space", wide_space, "--task", "moons",
+         "--task-arg", "n_samples=120", "--workers", "0", "--trials", "4", "--storage", POSTGRES, "--study", study,
+         "--artifacts", str(tmp_path / "artifacts")],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "QNAS_TEST_RECONNECT_SECONDS": "1"},
+    )
+    try:
+        jobs.wait_started(1, driver)
+        _postgres("stop")
+        try:
+            jobs.release(1)
+            _, err = driver.communicate(timeout=300)
+        finally:
+            _postgres("start")
+    finally:
+        driver.kill()
+    assert driver.returncode == 2, err[-3000:]
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("qnas: error: lost the connection to ") and "could not reconnect in 1 s" in last, last
+    assert "--resume" in last
+    assert [t.number for t in _complete(POSTGRES, study)] == [0]
+
+
 def _lines_until(stream, text: str) -> list[str]:
     """Read `stream` line by line up to the first line holding `text`, or to its end."""
     lines: list[str] = []

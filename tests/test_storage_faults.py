@@ -241,6 +241,22 @@ def _refused_login_url() -> str:
     return urlunsplit((parts.scheme, f"nobody:{PASSWORD}@{parts.hostname}:{parts.port}", "/nodb", "", ""))
 
 
+LOGIN = os.environ.get("QNAS_TEST_POSTGRES_LOGIN_URL")
+"""A role of the CI server that logs in with a password (.ci/run creates it)."""
+
+
+@pytest.mark.skipif(not LOGIN, reason="QNAS_TEST_POSTGRES_LOGIN_URL is not set (.ci/run sets it)")
+def test_a_wrong_password_is_one_line_without_the_password(tmp_path: Path, tiny_space: str, capsys) -> None:
+    assert LOGIN is not None
+    assert main(["studies", "list", "--storage", LOGIN]) == 0, "the right password logs in"
+    parts = urlsplit(LOGIN)
+    storage = LOGIN.replace(f":{parts.password}@", f":{PASSWORD}@")
+    redacted = LOGIN.replace(f"{parts.username}:{parts.password}@", "")
+    for argv in [_search(storage, tiny_space), *_read_commands(storage, tmp_path)]:
+        err = _assert_one_line_error(capsys, main(argv), redacted)
+        assert "password authentication failed" in err, err
+
+
 @needs_postgres
 def test_a_refused_login_is_one_line_without_the_password(tmp_path: Path, tiny_space: str, capsys) -> None:
     storage = _refused_login_url()
@@ -248,3 +264,16 @@ def test_a_refused_login_is_one_line_without_the_password(tmp_path: Path, tiny_s
     for argv in [_search(storage, tiny_space), *_read_commands(storage, tmp_path)]:
         err = _assert_one_line_error(capsys, main(argv), redacted)
         assert "nobody" in err or "nodb" in err, err
+
+
+def test_export_without_the_weights_folder_says_where_it_was_and_creates_nothing(
+    tmp_path: Path, tiny_space: str, capsys
+) -> None:
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    weights = tmp_path / "weights"
+    assert main([*_search(storage, tiny_space), "--artifacts", str(weights)]) == 0
+    weights.rename(tmp_path / "moved")
+    capsys.readouterr()
+    code = main(["export", "--study", "demo", "--storage", storage, "--out", str(tmp_path / "export")])
+    _assert_one_line_error(capsys, code, f"are in {weights}, which does not exist here")
+    assert not weights.exists() and not (tmp_path / "export").exists()
