@@ -142,7 +142,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
         trained = AgentConfig.read(args.policy)
         config = SearchConfig(
             space=trained.space, task=trained.task, trials=args.trials, workers=args.workers, storage=args.storage,
-            study=args.study, seed=args.seed, artifact_dir=args.artifacts, agent="rl", policy=args.policy,
+            study=args.study, seed=args.seed, artifact_dir=args.artifacts, agent="rl", policy=str(Path(args.policy).resolve()),
         )
         return _run_and_summarize(config)
 
