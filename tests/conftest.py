@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,10 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 # percent of a core and every Ray test crawls. The tests' Rays (local, `qnas search`, `ray start`)
 # inherit this and run their workers at the same priority as everything else.
 os.environ.setdefault("RAY_worker_niceness", "0")
+# Exact ground energies are cached on disk (qnas.tasks.energy_cache): the tests keep theirs in a
+# folder of their own, never the user's cache. Set before any task is built, so Ray workers inherit it.
+os.environ["QNAS_CACHE_DIR"] = tempfile.mkdtemp(prefix="qnas-test-cache-")
+atexit.register(shutil.rmtree, os.environ["QNAS_CACHE_DIR"], True)
 
 TINY_SPACE = """
 name: tiny

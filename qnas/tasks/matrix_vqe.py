@@ -17,7 +17,11 @@ import pennylane as qml
 
 from qnas.errors import TaskError
 from qnas.tasks.base import file_sha256
-from qnas.tasks.vqe import MAX_SPIN_QUBITS, VQETask
+from qnas.tasks.vqe import VQETask
+
+MAX_MATRIX_QUBITS = 10
+"""A 2^n x 2^n matrix is decomposed into up to 4^n Pauli terms, each a pass over the matrix: at
+10 qubits that already takes seconds. Larger Hamiltonians are better given as Pauli terms (`pauli`)."""
 
 _USAGE = "make_task('npz', path='hamiltonian.npz') with a key 'hamiltonian' holding a 2^n x 2^n Hermitian matrix"
 
@@ -52,8 +56,11 @@ def _check_matrix(matrix: np.ndarray, file: Path) -> int:
     n_qubits = int(np.log2(size)) if size else 0
     if matrix.ndim != 2 or matrix.shape[1] != size or size < 2 or 2**n_qubits != size:
         raise TaskError(f"npz: 'hamiltonian' in {file} has shape {matrix.shape}; it must be square, 2^n x 2^n.")
-    if n_qubits > MAX_SPIN_QUBITS:
-        raise TaskError(f"npz: {file} acts on {n_qubits} qubits; at most {MAX_SPIN_QUBITS} are supported (dense diagonalization).")
+    if n_qubits > MAX_MATRIX_QUBITS:
+        raise TaskError(
+            f"npz: {file} acts on {n_qubits} qubits; a matrix may have at most {MAX_MATRIX_QUBITS} (its Pauli "
+            "decomposition grows as 4^n). Give a larger Hamiltonian as Pauli terms: task 'pauli'."
+        )
     if not np.all(np.isfinite(matrix)):
         raise TaskError(f"npz: 'hamiltonian' in {file} holds NaN or infinite entries; fix the file.")
     if not np.allclose(matrix, matrix.conj().T, atol=1e-9):

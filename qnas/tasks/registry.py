@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from qnas.errors import TaskError, not_allowed
-from qnas.tasks import classification, csv_data, matrix_vqe, state_prep, vqe
+from qnas.tasks import classification, csv_data, matrix_vqe, molecule, state_prep, vqe
 from qnas.tasks.base import Task
 
 _BUILDERS: dict[str, Callable[..., Task]] = {
@@ -22,8 +22,9 @@ _BUILDERS: dict[str, Callable[..., Task]] = {
     "wine": classification.build_wine,
     "digits": classification.build_digits,
     "csv": csv_data.build_csv,
-    "h2": vqe.build_h2,
-    "lih": vqe.build_lih,
+    "h2": molecule.build_h2,
+    "lih": molecule.build_lih,
+    "molecule": molecule.build_molecule,
     "tfim": vqe.build_tfim,
     "heisenberg": vqe.build_heisenberg,
     "npz": matrix_vqe.build_npz,

@@ -1,12 +1,13 @@
-"""Ground-state energy tasks: molecular Hamiltonians (PennyLane qchem) and spin chains.
+"""Ground-state energy tasks (`VQETask`), and the spin chains: TFIM and Heisenberg/XXZ.
 
-The objective is the energy error E - E_exact, with E_exact from diagonalizing the dense
-Hamiltonian, so every task has a known optimum of 0 and runs are comparable across tasks.
+The objective is the energy error E - E_exact, with E_exact from exact diagonalization
+(`qnas.tasks.exact`, cached on disk by `qnas.tasks.energy_cache`), so every task has a known
+optimum of 0 and runs are comparable across tasks. Molecules are in `qnas.tasks.molecule`,
+Hamiltonians from a file in `qnas.tasks.pauli_file` and `qnas.tasks.matrix_vqe`.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
@@ -15,10 +16,8 @@ from pennylane.operation import Operator
 
 from qnas.errors import TaskError
 from qnas.tasks.base import Task, check_bool, check_float, check_int
-
-MAX_SPIN_QUBITS = 10
-"""Exact energies come from a dense 2^n x 2^n eigenproblem, whose work grows as 8^n: 2 qubits
-more cost 64 times as much, so the cap stays where building a task is still quick."""
+from qnas.tasks.energy_cache import cached_ground_energy
+from qnas.tasks.exact import MAX_EXACT_QUBITS, Sector, check_qubits
 
 
 class VQETask(Task):
@@ -35,14 +34,18 @@ class VQETask(Task):
         hamiltonian: Operator,
         n_qubits: int,
         reference_state: tuple[int, ...] | None = None,
+        sector: Sector | None = None,
     ) -> None:
+        """`sector`: the basis states the exact energy is taken over (a molecule's electron count);
+        None for all of them."""
         super().__init__(name, params)
         if not set(hamiltonian.wires.tolist()) <= set(range(n_qubits)):
             raise TaskError(f"{name}: Hamiltonian wires {hamiltonian.wires.tolist()} must lie in 0..{n_qubits - 1}.")
+        check_qubits(name, n_qubits, "Use fewer qubits.")
         self.hamiltonian = hamiltonian
         self.n_qubits = n_qubits
-        self._pauli_terms = _pauli_terms(name, hamiltonian, n_qubits)
-        self.exact_energy = float(np.linalg.eigvalsh(dense_matrix(hamiltonian, n_qubits))[0])
+        self._pauli_terms = pauli_terms_of(name, hamiltonian, n_qubits)
+        self.exact_energy = cached_ground_energy(self._pauli_terms, n_qubits, sector, name)
         self.reference_state = tuple(reference_state or (0,) * n_qubits)
         """Basis state the ansatz starts from: Hartree-Fock for molecules, as in standard VQE, so the
         search spends its layers on correlation rather than on finding the occupied orbitals."""
@@ -71,7 +74,8 @@ def dense_matrix(hamiltonian: Operator, n_qubits: int) -> np.ndarray:
     return np.asarray(qml.matrix(hamiltonian, wire_order=range(n_qubits)), dtype=np.complex128)
 
 
-def _pauli_terms(name: str, hamiltonian: Operator, n_qubits: int) -> list[tuple[float, str]]:
+def pauli_terms_of(name: str, hamiltonian: Operator, n_qubits: int) -> list[tuple[float, str]]:
+    """(real coefficient, Pauli word) pairs of an operator; word[i] acts on wire i."""
     sentence = hamiltonian.pauli_rep
     if sentence is None:
         raise TaskError(f"{name}: the Hamiltonian {hamiltonian!r} has no Pauli decomposition.")
@@ -89,35 +93,11 @@ def _pauli_terms(name: str, hamiltonian: Operator, n_qubits: int) -> list[tuple[
     return terms
 
 
-@functools.lru_cache(maxsize=32)
-def _molecular_hamiltonian(
-    symbols: tuple[str, ...], bond_length: float, active_electrons: int | None, active_orbitals: int | None
-) -> tuple[Operator, int]:
-    """Build once per process: LiH's Hartree-Fock plus integrals are the costly part of making its task."""
-    coordinates = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, bond_length]])
-    molecule = qml.qchem.Molecule(list(symbols), coordinates, unit="angstrom")
-    return qml.qchem.molecular_hamiltonian(
-        molecule, active_electrons=active_electrons, active_orbitals=active_orbitals, mapping="jordan_wigner"
-    )
-
-
-def build_h2(*, bond_length: float = 0.7414) -> VQETask:
-    """H2 in STO-3G, all orbitals active: 4 qubits (Jordan-Wigner). Exact energy -1.13727 Ha at 0.7414 A."""
-    params = {"bond_length": check_float("h2", "bond_length", bond_length, 0.2, 10.0)}
-    hamiltonian, n_qubits = _molecular_hamiltonian(("H", "H"), params["bond_length"], None, None)
-    return VQETask("h2", params, hamiltonian, n_qubits, _hartree_fock(2, n_qubits))
-
-
-def build_lih(*, bond_length: float = 1.5949) -> VQETask:
-    """LiH in STO-3G with 2 active electrons in 2 active orbitals: 4 qubits (Jordan-Wigner)."""
-    params = {"bond_length": check_float("lih", "bond_length", bond_length, 0.2, 10.0)}
-    hamiltonian, n_qubits = _molecular_hamiltonian(("Li", "H"), params["bond_length"], 2, 2)
-    return VQETask("lih", params, hamiltonian, n_qubits, _hartree_fock(2, n_qubits))
-
-
-def _hartree_fock(electrons: int, n_qubits: int) -> tuple[int, ...]:
-    """The Hartree-Fock occupation (lowest spin orbitals filled) in Jordan-Wigner encoding."""
-    return tuple(int(bit) for bit in qml.qchem.hf_state(electrons, n_qubits))
+def _chain_length(task: str, n: Any) -> int:
+    """At least 2 sites, and no more qubits than exact diagonalization handles (that error says why)."""
+    if isinstance(n, int) and not isinstance(n, bool):
+        check_qubits(task, n, "Use a shorter chain (n).")
+    return check_int(task, "n", n, 2, MAX_EXACT_QUBITS)
 
 
 def _bonds(task: str, n: int, periodic: bool) -> list[tuple[int, int]]:
@@ -129,7 +109,7 @@ def _bonds(task: str, n: int, periodic: bool) -> list[tuple[int, int]]:
 def build_tfim(*, n: int = 4, J: float = 1.0, h: float = 1.0, periodic: bool = False) -> VQETask:
     """Transverse-field Ising chain H = -J sum Z_i Z_{i+1} - h sum X_i."""
     params = {
-        "n": check_int("tfim", "n", n, 2, MAX_SPIN_QUBITS),
+        "n": _chain_length("tfim", n),
         "J": check_float("tfim", "J", J, -1e6, 1e6),
         "h": check_float("tfim", "h", h, -1e6, 1e6),
         "periodic": check_bool("tfim", "periodic", periodic),
@@ -140,13 +120,26 @@ def build_tfim(*, n: int = 4, J: float = 1.0, h: float = 1.0, periodic: bool = F
     return VQETask("tfim", params, qml.Hamiltonian(coeffs, ops), params["n"])
 
 
-def build_heisenberg(*, n: int = 4, J: float = 1.0, periodic: bool = False) -> VQETask:
-    """Isotropic Heisenberg chain H = J sum (X_i X_{i+1} + Y_i Y_{i+1} + Z_i Z_{i+1})."""
+def build_heisenberg(
+    *, n: int = 4, J: float = 1.0, delta: float = 1.0, h: float = 0.0, periodic: bool = False
+) -> VQETask:
+    """Heisenberg/XXZ chain H = J sum (X_i X_{i+1} + Y_i Y_{i+1} + delta Z_i Z_{i+1}) + h sum Z_i.
+
+    delta = 1 is the isotropic Heisenberg chain (the default, as before delta existed), any other
+    value the XXZ chain; the field h lies along Z, so total S_z stays conserved."""
     params = {
-        "n": check_int("heisenberg", "n", n, 2, MAX_SPIN_QUBITS),
+        "n": _chain_length("heisenberg", n),
         "J": check_float("heisenberg", "J", J, -1e6, 1e6),
+        "delta": check_float("heisenberg", "delta", delta, -1e6, 1e6),
+        "h": check_float("heisenberg", "h", h, -1e6, 1e6),
         "periodic": check_bool("heisenberg", "periodic", periodic),
     }
     bonds = _bonds("heisenberg", params["n"], params["periodic"])
-    ops = [pauli(i) @ pauli(j) for i, j in bonds for pauli in (qml.X, qml.Y, qml.Z)]
-    return VQETask("heisenberg", params, qml.Hamiltonian([params["J"]] * len(ops), ops), params["n"])
+    coeffs, ops = [], []
+    for i, j in bonds:
+        coeffs += [params["J"], params["J"], params["J"] * params["delta"]]
+        ops += [qml.X(i) @ qml.X(j), qml.Y(i) @ qml.Y(j), qml.Z(i) @ qml.Z(j)]
+    if params["h"] != 0:
+        coeffs += [params["h"]] * params["n"]
+        ops += [qml.Z(i) for i in range(params["n"])]
+    return VQETask("heisenberg", params, qml.Hamiltonian(coeffs, ops), params["n"])

@@ -1,0 +1,230 @@
+"""Molecular ground-state tasks built offline with `pennylane.qchem`: `molecule`, and `h2`, `lih`.
+
+`molecule` takes what a chemist writes down: element symbols, a geometry in Å, charge,
+multiplicity, basis set, fermion-to-qubit mapping and an active space. PennyLane's built-in
+differentiable Hartree-Fock (`method="dhf"`) needs no other package and no network; its basis data
+cover H to Ne, and it handles closed shells only (mult = 1, an even electron count). Everything is
+checked before the integrals are computed, so a mistake costs no time and names the fix.
+
+The task starts from the Hartree-Fock state in the chosen mapping, and its exact energy is the
+lowest among the states with the active electron count (`qnas.tasks.exact.Sector`).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import pennylane as qml
+from pennylane.fermi import FermiSentence, FermiWord
+from pennylane.operation import Operator
+from pennylane.qchem.basis_data import atomic_numbers, basis_sets
+
+from qnas.errors import TaskError, did_you_mean, not_allowed
+from qnas.tasks.base import check_float, check_int
+from qnas.tasks.exact import MAX_EXACT_QUBITS, Sector, check_qubits
+from qnas.tasks.vqe import VQETask, pauli_terms_of
+
+MAPPINGS = ("jordan_wigner", "parity", "bravyi_kitaev")
+BASIS_SETS = tuple(basis_sets)
+_HF_BASIS = {"jordan_wigner": "occupation_number", "parity": "parity", "bravyi_kitaev": "bravyi_kitaev"}
+MIN_DISTANCE = 0.1
+"""Å: atoms closer than this are a typo (the same position twice), not a molecule."""
+_EXAMPLE = "e.g. symbols=['Li', 'H'], geometry=[[0, 0, 0], [0, 0, 1.6]] (Å)"
+
+
+def build_molecule(
+    *,
+    symbols: list[str] | None = None,
+    geometry: list[list[float]] | None = None,
+    charge: int = 0,
+    mult: int = 1,
+    basis: str = "sto-3g",
+    mapping: str = "jordan_wigner",
+    active_electrons: int | None = None,
+    active_orbitals: int | None = None,
+) -> VQETask:
+    """Any closed-shell molecule of H to Ne atoms; `geometry` holds one [x, y, z] row in Å per symbol."""
+    names = _check_symbols(symbols)
+    params: dict[str, Any] = {
+        "symbols": list(names),
+        "geometry": _check_geometry(geometry, names),
+        "charge": check_int("molecule", "charge", charge, -100, 100),
+        "mult": check_int("molecule", "mult", mult, 1, 100),
+        "basis": _check_choice("basis", basis.lower() if isinstance(basis, str) else basis, BASIS_SETS),
+        "mapping": _check_choice("mapping", mapping, MAPPINGS),
+        "active_electrons": active_electrons,
+        "active_orbitals": active_orbitals,
+    }
+    return _molecule_task("molecule", params, **params)
+
+
+def build_h2(*, bond_length: float = 0.7414) -> VQETask:
+    """H2 in STO-3G, all orbitals active: 4 qubits (Jordan-Wigner). Exact energy -1.13727 Ha at 0.7414 A."""
+    params = {"bond_length": check_float("h2", "bond_length", bond_length, 0.2, 10.0)}
+    geometry = [[0.0, 0.0, 0.0], [0.0, 0.0, params["bond_length"]]]
+    return _molecule_task("h2", params, symbols=["H", "H"], geometry=geometry)
+
+
+def build_lih(*, bond_length: float = 1.5949) -> VQETask:
+    """LiH in STO-3G with 2 active electrons in 2 active orbitals: 4 qubits (Jordan-Wigner)."""
+    params = {"bond_length": check_float("lih", "bond_length", bond_length, 0.2, 10.0)}
+    geometry = [[0.0, 0.0, 0.0], [0.0, 0.0, params["bond_length"]]]
+    return _molecule_task("lih", params, symbols=["Li", "H"], geometry=geometry, active_electrons=2, active_orbitals=2)
+
+
+def _molecule_task(
+    name: str,
+    params: dict[str, Any],
+    *,
+    symbols: list[str],
+    geometry: list[list[float]],
+    charge: int = 0,
+    mult: int = 1,
+    basis: str = "sto-3g",
+    mapping: str = "jordan_wigner",
+    active_electrons: int | None = None,
+    active_orbitals: int | None = None,
+) -> VQETask:
+    """The task for checked symbols and geometry: the rest is checked here, before any integral."""
+    formula = "".join(symbols)
+    electrons = _check_closed_shell(formula, sum(atomic_numbers[s] for s in symbols) - charge, charge, mult)
+    molecule = qml.qchem.Molecule(symbols, np.array(geometry), charge=charge, basis_name=basis, unit="angstrom")
+    core, orbitals = _check_active_space(formula, basis, electrons, molecule.n_orbitals, active_electrons, active_orbitals)
+    check_qubits(
+        f"{name} {formula}",
+        2 * orbitals,
+        f"Choose an active space of at most {MAX_EXACT_QUBITS // 2} orbitals (active_orbitals, with active_electrons).",
+    )
+    hamiltonian, n_qubits = _molecular_hamiltonian(
+        tuple(symbols), tuple(map(tuple, geometry)), charge, basis, mapping, active_electrons, active_orbitals
+    )
+    active = electrons - 2 * core
+    reference = tuple(int(bit) for bit in qml.qchem.hf_state(active, n_qubits, basis=_HF_BASIS[mapping]))
+    return VQETask(name, params, hamiltonian, n_qubits, reference, _electron_sector(n_qubits, mapping, active))
+
+
+@functools.lru_cache(maxsize=32)
+def _molecular_hamiltonian(
+    symbols: tuple[str, ...],
+    geometry: tuple[tuple[float, ...], ...],
+    charge: int,
+    basis: str,
+    mapping: str,
+    active_electrons: int | None,
+    active_orbitals: int | None,
+) -> tuple[Operator, int]:
+    """Build once per process: Hartree-Fock plus the integrals are the costly part of a molecule's task.
+    The wires come back as plain ints (the Bravyi-Kitaev mapping returns some as numpy scalars)."""
+    molecule = qml.qchem.Molecule(list(symbols), np.array(geometry), charge=charge, basis_name=basis, unit="angstrom")
+    hamiltonian, n_qubits = qml.qchem.molecular_hamiltonian(
+        molecule, active_electrons=active_electrons, active_orbitals=active_orbitals, mapping=mapping
+    )
+    return hamiltonian.map_wires({wire: int(wire) for wire in hamiltonian.wires}), n_qubits
+
+
+def _electron_sector(n_qubits: int, mapping: str, electrons: int) -> Sector:
+    """The states with `electrons` electrons: the number operator is a sum of Z products in every mapping."""
+    number = FermiSentence({FermiWord({(0, i): "+", (1, i): "-"}): 1.0 for i in range(n_qubits)})
+    operator = qml.qchem.qubit_observable(number, mapping=mapping)
+    return Sector(tuple(pauli_terms_of("electron number", operator, n_qubits)), float(electrons))
+
+
+def _check_symbols(symbols: Any) -> tuple[str, ...]:
+    if not isinstance(symbols, (list, tuple)) or not symbols or not all(isinstance(s, str) for s in symbols):
+        raise TaskError(
+            f"molecule: symbols = {symbols!r} must be a list of element symbols, {_EXAMPLE}; on the command line "
+            """--task-arg symbols='["Li","H"]'."""
+        )
+    offline = [element for element, z in atomic_numbers.items() if z <= 10]
+    for symbol in symbols:
+        if symbol not in atomic_numbers:
+            raise TaskError(f"molecule: symbol {symbol!r} is not a chemical element.{did_you_mean(symbol, offline)}")
+        if symbol not in offline:
+            raise TaskError(
+                f"molecule: element {symbol!r} has no basis data offline: pennylane.qchem ships basis sets for "
+                f"{offline[0]} to {offline[-1]} ({', '.join(offline)}) only."
+            )
+    return tuple(symbols)
+
+
+def _check_geometry(geometry: Any, symbols: tuple[str, ...]) -> list[list[float]]:
+    """Nested lists of floats, one [x, y, z] row in Å per atom, no two atoms in the same place."""
+    expected = (len(symbols), 3)
+    try:
+        coordinates = np.asarray(geometry, dtype=float)
+    except (TypeError, ValueError):
+        coordinates = None
+    if coordinates is None or coordinates.shape != expected:
+        shape = "an unreadable shape" if coordinates is None else f"shape {coordinates.shape}"
+        raise TaskError(
+            f"molecule: geometry = {geometry!r} has {shape}, but {len(symbols)} symbols need {expected}: one "
+            f"[x, y, z] row in Å per symbol, in the order of symbols, {_EXAMPLE}."
+        )
+    if not np.all(np.isfinite(coordinates)):
+        raise TaskError(f"molecule: geometry = {geometry!r} holds NaN or infinite coordinates; give finite numbers (Å).")
+    for i in range(len(symbols)):
+        for j in range(i):
+            distance = float(np.linalg.norm(coordinates[i] - coordinates[j]))
+            if distance < MIN_DISTANCE:
+                raise TaskError(
+                    f"molecule: atoms {j} ({symbols[j]}) and {i} ({symbols[i]}) are {distance:.3g} Å apart, closer than "
+                    f"{MIN_DISTANCE} Å; check geometry (it is in Å, not Bohr)."
+                )
+    return coordinates.tolist()
+
+
+def _check_choice(key: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise TaskError(not_allowed(f"molecule: {key}", value, allowed))
+    return value
+
+
+def _check_closed_shell(formula: str, electrons: int, charge: int, mult: int) -> int:
+    if electrons < 2:
+        raise TaskError(
+            f"molecule: {formula} with charge {charge} has {electrons} electrons; a ground-state task needs at "
+            "least 2. Lower the charge."
+        )
+    if mult != 1 or electrons % 2:
+        raise TaskError(
+            f"molecule: {formula} with charge {charge} and mult {mult} has {electrons} electrons: an open shell. "
+            "pennylane.qchem's built-in Hartree-Fock (the one that runs offline) handles closed shells only: "
+            "mult = 1 and an even electron count. Change the charge (by 1) or set mult to 1."
+        )
+    return electrons
+
+
+def _check_active_space(
+    formula: str, basis: str, electrons: int, orbitals: int, active_electrons: Any, active_orbitals: Any
+) -> tuple[int, int]:
+    """(core orbitals, active orbitals) for a closed shell; the orbitals are spatial, two qubits each."""
+    whole = f"{formula} in {basis} has {electrons} electrons in {orbitals} spatial orbitals"
+    if active_electrons is None:
+        active_electrons = electrons
+    elif isinstance(active_electrons, bool) or not isinstance(active_electrons, int):
+        raise TaskError(f"molecule: active_electrons = {active_electrons!r} must be an integer (or null for all).")
+    elif not 2 <= active_electrons <= electrons or active_electrons % 2:
+        raise TaskError(
+            f"molecule: active_electrons = {active_electrons}, but {whole}; choose an even number from 2 to {electrons} "
+            "(a closed shell keeps its electrons paired)."
+        )
+    core = (electrons - active_electrons) // 2
+    free = orbitals - core
+    if active_orbitals is None:
+        active_orbitals = free
+    elif isinstance(active_orbitals, bool) or not isinstance(active_orbitals, int):
+        raise TaskError(f"molecule: active_orbitals = {active_orbitals!r} must be an integer (or null for all).")
+    elif not 1 <= active_orbitals <= free:
+        raise TaskError(
+            f"molecule: active_orbitals = {active_orbitals}, but {whole}; with active_electrons = {active_electrons}, "
+            f"{core} of them are core (filled and frozen), so at most {free} remain to be active. Choose "
+            f"active_orbitals from 1 to {free}."
+        )
+    if 2 * active_orbitals <= active_electrons:
+        raise TaskError(
+            f"molecule: {active_electrons} active electrons fill all {active_orbitals} active orbitals, so no state "
+            f"differs from Hartree-Fock; choose active_orbitals > {active_electrons // 2} (at most {free})."
+        )
+    return core, active_orbitals
