@@ -270,7 +270,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def _add_task_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--task",
-        help="task name: moons (the default), iris, ..., csv, h2, lih, tfim, heisenberg, npz (--task-arg path=H.npz), bell, ghz",
+        help="task name: moons (the default), iris, ..., csv, h2, lih, molecule, tfim, heisenberg, "
+        "pauli (--task-arg path=H.json), npz (--task-arg path=H.npz), bell, ghz",
     )
     parser.add_argument("--task-arg", action="append", default=[], metavar="KEY=VALUE", help="task option, e.g. n=6")
     parser.add_argument("--data", help="CSV file (with --task csv)")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from qnas.errors import TaskError, not_allowed
-from qnas.tasks import classification, csv_data, matrix_vqe, molecule, state_prep, vqe
+from qnas.tasks import classification, csv_data, matrix_vqe, molecule, pauli_file, state_prep, vqe
 from qnas.tasks.base import Task
 
 _BUILDERS: dict[str, Callable[..., Task]] = {
@@ -27,6 +27,7 @@ _BUILDERS: dict[str, Callable[..., Task]] = {
     "molecule": molecule.build_molecule,
     "tfim": vqe.build_tfim,
     "heisenberg": vqe.build_heisenberg,
+    "pauli": pauli_file.build_pauli,
     "npz": matrix_vqe.build_npz,
     "bell": state_prep.build_bell,
     "ghz": state_prep.build_ghz,
