@@ -8,7 +8,7 @@ fast and robust; above it ARPACK (`scipy.sparse.linalg.eigsh`) finds the lowest 
 
 A molecule's energy is the lowest among the states with its electron count (`Sector`): its
 qubit Hamiltonian also holds every other charge state, and for an ion another one is often lower
-(H3+ at its equilibrium geometry: -1.268 Ha with 2 electrons, -1.315 Ha with 3).
+(H3+ as a 0.9 Å triangle: -1.268 Ha with its 2 electrons, -1.315 Ha with 3).
 """
 
 from __future__ import annotations
@@ -24,13 +24,12 @@ from scipy.sparse.linalg import eigsh
 from qnas.errors import TaskError
 
 MAX_EXACT_QUBITS = 20
-"""Measured on 2 CPU cores with 24 GiB, one core used (benchmarks/exact_energy.py, BENCHMARKS.md):
-at 20 qubits a TFIM chain took 21-25 s (0.8 GiB) and the H10 chain in STO-3G (7,151 terms, its
-10-electron sector) 148 s (4.8 GiB); a TFIM chain took 78 s at 21 and 176 s at 22 qubits. Above
-20 a task would spend minutes before its first candidate, and a large molecule would not fit."""
+"""Measured on 2 CPU cores with 24 GiB (benchmarks/exact_energy.py, BENCHMARKS.md "Exact ground
+energies"): each qubit more doubles the memory and multiplies the time by two to three, and at 20
+a molecule already takes minutes and gigabytes, before the search's first candidate."""
 
 DENSE_DIMENSION = 2**10
-"""Up to this many basis states, all eigenvalues of the dense matrix (0.2 s at 2^10)."""
+"""Up to this many basis states, all eigenvalues of the dense matrix: quick, and no iteration to converge."""
 
 MEMORY_FRACTION = 0.5
 """Share of this machine's memory the sparse matrix and its eigensolver may take."""
@@ -56,8 +55,8 @@ def check_qubits(label: str, n_qubits: int, fix: str) -> None:
         raise TaskError(
             f"{label}: {n_qubits} qubits is more than this machine diagonalizes exactly: at most {MAX_EXACT_QUBITS}. "
             f"The exact ground energy every candidate is scored against comes from a 2^n x 2^n sparse matrix; "
-            f"at 20 qubits that took from 25 s (a spin chain) to 2.5 minutes and 4.8 GiB (a 10-atom molecule), and "
-            f"each qubit more doubles the memory and two to three times the time. {fix}"
+            f"each qubit more doubles its memory and multiplies its time by two to three, and at {MAX_EXACT_QUBITS} "
+            f"qubits a molecule already takes minutes and gigabytes on this machine (BENCHMARKS.md). {fix}"
         )
 
 
