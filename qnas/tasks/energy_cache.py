@@ -86,6 +86,7 @@ def _write(path: Path, entry: dict) -> None:
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
         with os.fdopen(handle, "w") as file:
             json.dump(entry, file)
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; other users sharing the folder may read it
         os.replace(temporary, path)
     except OSError as exc:
         if temporary is not None:
