@@ -120,6 +120,13 @@ def old_tree(base: str, folder: Path) -> Path:
     return folder
 
 
+def describe_checkout() -> str:
+    """This checkout's commit, and whether files differ from it."""
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    changed = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain"], capture_output=True, text=True)
+    return f"{head.stdout.strip()}{' with uncommitted changes' if changed.stdout.strip() else ''} at {ROOT}"
+
+
 def run_side(root: Path, case: str, args: argparse.Namespace, profile: bool) -> dict[str, Any]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     if root != ROOT:
@@ -147,7 +154,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="env_step_old_") as folder:
         sides = {"old": old_tree(args.base, Path(folder)), "new": ROOT}
-        print(f"old: {args.base}; new: {ROOT} (working tree); {args.steps} steps, seed {args.seed}, one thread")
+        print(f"old: {args.base}; new: {describe_checkout()}; {args.steps} steps, seed {args.seed}, one thread")
         print("| case | side | median s/step | max s/step | evaluations | final energy |")
         print("|---|---|---|---|---|---|")
         summary = []
