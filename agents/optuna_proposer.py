@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import optuna
 
 from qnas.agents.base import Proposal
+from qnas.agents.rank_checked_pruner import RankCheckedPruner
 from qnas.agents.study_proposer import StudyProposer
 from qnas.errors import QnasError, not_allowed
 
@@ -75,22 +76,27 @@ PRUNERS = ("percentile", "median", "none")
 DEFAULT_PRUNERS = {"classification": "percentile", "vqe": "none", "state_prep": "none"}
 """The pruner a search gets by task kind when none is given. A classifier's validation accuracy
 after some epochs ranks candidates; a VQE or state-preparation trial's energy or fidelity in the
-middle of its angle optimization does not: a circuit that starts slowly can end best, and the
-pruner discarded such ones (BENCHMARKS.md, "Pruning on VQE searches"). `--pruner` still applies."""
+middle of its angle optimization often does not: a circuit that starts slowly can end best, and
+plain pruners discarded such ones (BENCHMARKS.md, "Pruning on VQE searches")."""
+RANK_CHECKED_KINDS = ("vqe", "state_prep")
+"""Task kinds whose pruning, when asked for, is rank-checked (`RankCheckedPruner`)."""
 
 
-def make_pruner(name: str) -> optuna.pruners.BasePruner:
-    """Pruning on per-epoch objective values, after 5 finished trials.
+def make_pruner(name: str, task_kind: str = "classification") -> optuna.pruners.BasePruner:
+    """Pruning on per-epoch objective values, after 5 finished trials; for VQE and state
+    preparation only at steps where the study's values have ranked (`RankCheckedPruner`).
 
-    The default, `percentile`, stops only trials in the bottom quarter of the finished trials at
-    the same epoch, after 10 warm-up epochs: on a validation split of ~100 samples early
-    accuracies are noisy, and the median pruner with 5 warm-up epochs pruned 13 of 20 quickstart
-    trials.
+    `percentile` stops only trials in the bottom quarter of the finished trials at the same
+    epoch, after 10 warm-up epochs: on a validation split of ~100 samples early accuracies are
+    noisy, and the median pruner with 5 warm-up epochs pruned 13 of 20 quickstart trials.
     """
-    if name == "percentile":
-        return optuna.pruners.PercentilePruner(75.0, n_startup_trials=5, n_warmup_steps=10, n_min_trials=3)
-    if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=5)
+    pruner: optuna.pruners.BasePruner
     if name == "none":
         return optuna.pruners.NopPruner()
-    raise QnasError(not_allowed("--pruner", name, PRUNERS))
+    if name == "percentile":
+        pruner = optuna.pruners.PercentilePruner(75.0, n_startup_trials=5, n_warmup_steps=10, n_min_trials=3)
+    elif name == "median":
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=5)
+    else:
+        raise QnasError(not_allowed("--pruner", name, PRUNERS))
+    return RankCheckedPruner(pruner) if task_kind in RANK_CHECKED_KINDS else pruner

@@ -1,6 +1,6 @@
 """Scores of partial circuits, computed after every action of the circuit-design environment.
 
-Gate-level tasks (state preparation, VQE) re-optimize all angles on a `CompiledCircuit` after
+Gate-level tasks (state preparation, VQE) re-optimize all angles on an `AdjointCircuit` after
 every gate, so a step is a small optimization. The score must be close to what the circuit can reach,
 or the agent learns nothing from a good gate: from a computational-basis start (Hartree-Fock)
 many angle gradients are exactly 0 at angle 0, a saddle that a new angle started at 0 never
@@ -19,11 +19,10 @@ import numpy as np
 import torch
 from scipy.optimize import minimize
 
+from qnas.adjoint import AdjointCircuit, Observable
 from qnas.evaluation import make_model_config
 from qnas.models import build_model
 from qnas.spec import CandidateSpec, GateSpec
-from qnas.statevector import CompiledCircuit, Observable
-from qnas.tasks.vqe import dense_matrix
 from qnas.training import accuracy, train_classifier
 
 CHEMICAL_ACCURACY = 1.6e-3
@@ -101,7 +100,8 @@ class CircuitScorer:
         self.restarts = restarts
         if task.kind == "vqe":
             self.initial_bits: tuple[int, ...] | None = tuple(task.reference_state)
-            self.observable = Observable(matrix=dense_matrix(task.hamiltonian, self.n_qubits))
+            wires = range(self.n_qubits)
+            self.observable = Observable(matrix=task.hamiltonian.sparse_matrix(wire_order=wires, format="csr"))
             self._sign = 1.0
         else:
             self.initial_bits = None
@@ -114,7 +114,7 @@ class CircuitScorer:
 
     def reset(self) -> dict[str, float]:
         """Start from the empty circuit; return the metrics of the start state."""
-        self.circuit = CompiledCircuit(self.n_qubits, self.initial_bits)
+        self.circuit = AdjointCircuit(self.n_qubits, self.initial_bits)
         self.angles = np.zeros(0)
         return self._metrics(self.circuit.value_and_grad(None, self.observable)[0])
 

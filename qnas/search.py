@@ -173,7 +173,7 @@ def _check_record(record: SearchRecord, task: Task, space: SearchSpace) -> tuple
     objectives = parse_objectives(record.objectives, task) if record.objectives else ()
     if objectives and record.pruner != "none":
         raise QnasError(f"--pruner {record.pruner} needs a single objective (Optuna prunes no other); drop --pruner.")
-    make_pruner(record.pruner)  # validates the names before the study is opened
+    make_pruner(record.pruner, task.kind)  # validates the names before the study is opened
     make_sampler(record.sampler, record.seed, 1)
     check_agent(record.agent)
     if record.policy is not None and record.agent not in ("rl", "hybrid"):
@@ -253,7 +253,7 @@ def _search(
         config.storage,
         study_name,
         direction=[o.direction for o in objectives] if objectives else task.direction,
-        pruner=make_pruner(record.pruner),
+        pruner=make_pruner(record.pruner, task.kind),
         attrs={
             "task": task_config,
             "space": space.name,

@@ -1,9 +1,10 @@
 """A small batched state-vector simulator in torch for explicit gate lists (`GateSpec`).
 
-Why not PennyLane here: an RL environment re-optimizes a circuit's angles after every action,
-tens of thousands of times; a QNode's construction and dispatch cost far more than the handful
-of tensor operations a 4-8 qubit gate list needs. The conventions match PennyLane's
-`default.qubit`, so a spec built by the environment scores the same through `qnas.evaluation`:
+Why not PennyLane here: the fast training path (`qnas.compiled_circuit`) and the circuit-design
+environment (`qnas.adjoint`) evaluate circuits thousands of times; a QNode's construction and
+dispatch cost far more than the handful of tensor operations a gate list needs. Both build on
+this module's gate matrices, whose conventions match PennyLane's `default.qubit`, so a spec
+built by the environment scores the same through `qnas.evaluation`:
 
 - wire 0 is the most significant qubit of the flat amplitude index;
 - RX/RY/RZ(theta) = exp(-i theta P / 2); CRZ applies RZ to the target when the control is 1;
@@ -14,17 +15,15 @@ A gate is anything with `.name`, `.wires` and `.angle` (a `qnas.spec.GateSpec`).
 trainable gates in order; a leading batch dimension of `angles` gives a batch of states.
 
 - `simulate`, `expectation`, `fidelity`: the differentiable simulator (torch autograd).
-- `CompiledCircuit` + `Observable`: the same circuits folded into dense matrices for the
-  environment's many re-optimizations, with gradients from one forward-mode pass.
+- `qnas.adjoint` runs the same gates in numpy for the environment's many re-optimizations.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
-import numpy as np
 import torch
 
 from qnas.errors import QnasError, not_allowed
@@ -124,8 +123,9 @@ def _apply_controlled(state: torch.Tensor, matrix: torch.Tensor, control: int, t
     return torch.stack((state.select(control + 1, 0), flipped), dim=control + 1)
 
 
-def _gate_matrix(gate: Gate, theta: torch.Tensor | None) -> torch.Tensor:
-    """The single-qubit matrix a gate applies (to its target, for two-qubit gates)."""
+def gate_matrix(gate: Gate, theta: torch.Tensor | None = None) -> torch.Tensor:
+    """The single-qubit matrix a gate applies (to its target, for two-qubit gates); a trainable
+    gate's angle is `theta`."""
     name = CONTROLLED.get(gate.name, gate.name)
     if name in FIXED_MATRICES:
         return FIXED_MATRICES[name]
@@ -183,7 +183,7 @@ def _evolve(state: torch.Tensor, gates: Sequence[Gate], columns: Sequence[torch.
         if gate.trainable:
             theta = columns[position]
             position += 1
-        matrix = _gate_matrix(gate, theta)
+        matrix = gate_matrix(gate, theta)
         if gate.name in TWO_QUBIT_GATES:
             state = _apply_controlled(state, matrix, *gate.wires)
         else:
@@ -199,186 +199,3 @@ def expectation(state: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
 def fidelity(state: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """|<target|state>|^2; `state` (2**n,) or (batch, 2**n)."""
     return (state @ target.to(DTYPE).conj()).abs() ** 2
-
-
-def _realify(matrix: np.ndarray) -> np.ndarray:
-    """A complex (..., m, n) matrix as the real (..., 2m, 2n) one acting on x = [Re psi; Im psi]."""
-    top = np.concatenate((matrix.real, -matrix.imag), axis=-1)
-    bottom = np.concatenate((matrix.imag, matrix.real), axis=-1)
-    return np.concatenate((top, bottom), axis=-2)
-
-
-class Observable:
-    """What a circuit is scored by: <psi|O|psi> for a Hermitian O, or the fidelity |<t|psi>|^2.
-
-    Both are quadratic forms in the state. Besides the complex form (`value`), this holds the
-    real form `CompiledCircuit.value_and_grad` reads, built once rather than on every step.
-    """
-
-    def __init__(self, *, matrix: Any = None, target: Any = None) -> None:
-        if (matrix is None) == (target is None):
-            raise QnasError("Observable needs exactly one of matrix= (a Hermitian matrix) or target= (a state vector).")
-        self.matrix = None if matrix is None else torch.as_tensor(matrix).to(DTYPE)
-        self.target = None if target is None else torch.as_tensor(target).to(DTYPE).reshape(-1)
-        if self.target is not None:
-            t = self.target.numpy()
-            # The two rows give Re and Im of <t|psi> from x = [Re psi; Im psi].
-            self._real = np.stack((np.concatenate((t.real, t.imag)), np.concatenate((-t.imag, t.real))))
-        else:
-            self._real = _realify(self.matrix.numpy())
-        self.dim = self._real.shape[-1] // 2
-
-    def value(self, state: torch.Tensor) -> torch.Tensor:
-        """The score of a complex (2**n,) or (batch, 2**n) state."""
-        if self.target is not None:
-            return fidelity(state, self.target)
-        return expectation(state, self.matrix)
-
-    def real_value_and_grad(self, columns: np.ndarray) -> tuple[float, np.ndarray]:
-        """Value and gradient from real columns [x, dx/dtheta_1, ..., dx/dtheta_k], shape (2 * 2**n, k + 1)."""
-        if self.target is not None:
-            overlaps = self._real @ columns
-            return float(overlaps[:, 0] @ overlaps[:, 0]), 2 * (overlaps[:, 0] @ overlaps[:, 1:])
-        row = columns[:, 0] @ self._real
-        return float(row @ columns[:, 0]), 2 * (row @ columns[:, 1:])
-
-
-DENSE_MAX_QUBITS = 8
-"""Up to this many qubits a compiled circuit folds gates into dense matrices (8 qubits: 6 MiB per
-trainable gate); above it, it runs the gate-by-gate simulator and autograd."""
-
-
-def _unitary(gates: Sequence[Gate], n_qubits: int, columns: Sequence[torch.Tensor] = ()) -> np.ndarray:
-    """The (2**n, 2**n) matrix of a gate list: the simulator run on every basis state at once."""
-    dim = 2**n_qubits
-    basis = torch.eye(dim, dtype=DTYPE).reshape((dim,) + (2,) * n_qubits)
-    return _evolve(basis, gates, columns).reshape(dim, dim).T.numpy()
-
-
-def _angle_terms(gate: Gate, n_qubits: int) -> np.ndarray:
-    """(A, B, C) with gate(theta) = A + cos(theta/2) B + sin(theta/2) C, as a (3, 2**n, 2**n) array.
-
-    Read off the gate at theta = 0 and 2 pi (cos = +-1, sin = 0) and at pi (cos = 0, sin = 1).
-    """
-    zero, pi, two_pi = (
-        _unitary([gate], n_qubits, (torch.tensor([theta], dtype=torch.float64),)) for theta in (0.0, math.pi, 2 * math.pi)
-    )
-    constant = (zero + two_pi) / 2
-    return np.stack((constant, (zero - two_pi) / 2, pi - constant))
-
-
-class CompiledCircuit:
-    """A gate list that grows one gate at a time and is evaluated many times with new angles.
-
-    This is the environment's inner loop, where `simulate` would cost a few tensor operations per
-    gate per optimizer step. Fixed gates before the first trainable gate are applied once to the
-    start state. Each later trainable gate(theta) = A + cos(theta/2) B + sin(theta/2) C is stored
-    with the fixed gates M before it folded in, as the real form of [A M | B M | C M], so an
-    evaluation costs one small matmul per trainable gate however many fixed gates there are.
-    `value_and_grad` gets every partial derivative in the same pass, without an autograd graph:
-    column j + 1 runs the circuit with gate j replaced by its derivative (forward mode).
-
-    The dense path runs in numpy: on these 32x96 products torch's per-operation overhead is
-    larger than the arithmetic (measured 2.5x slower with the same algorithm). Above
-    DENSE_MAX_QUBITS the circuit keeps its gates and uses `simulate`'s code and torch autograd.
-    """
-
-    def __init__(self, n_qubits: int, initial_bits: Sequence[int] | None = None) -> None:
-        self.n_qubits = n_qubits
-        self.dim = 2**n_qubits
-        self.dense = n_qubits <= DENSE_MAX_QUBITS
-        self.gates: list[Gate] = []
-        self.n_trainable = 0
-        self._start = basis_state(n_qubits, initial_bits)
-        self._start_real: np.ndarray | None = None
-        self._blocks: list[np.ndarray] = []
-        self._pending: np.ndarray | None = None
-        self._rest: list[Gate] = []
-
-    def append(self, gate: Gate) -> None:
-        """Add `gate` at the end of the circuit."""
-        check_gates([gate], self.n_qubits)
-        self.gates.append(gate)
-        trainable = gate.trainable
-        if not trainable and self.n_trainable == 0:
-            self._start = _evolve(self._start, [gate], ())
-            self._start_real = None
-            return
-        self.n_trainable += trainable
-        if not self.dense:
-            self._rest.append(gate)
-        elif trainable:
-            terms = _realify(_angle_terms(gate, self.n_qubits))
-            if self._pending is not None:
-                terms = terms @ self._pending
-            self._blocks.append(np.concatenate(tuple(terms), axis=1))
-            self._pending = None
-        else:
-            matrix = _realify(_unitary([gate], self.n_qubits))
-            self._pending = matrix if self._pending is None else matrix @ self._pending
-
-    def state(self, angles: Sequence[float] | np.ndarray | None = None) -> torch.Tensor:
-        """The complex (2**n,) state for one angle per trainable gate, in order."""
-        angles = self._check_angles(angles)
-        if not self.dense:
-            return self._simulated(torch.from_numpy(angles))
-        real = self._real_columns(angles, derivatives=False)[:, 0]
-        return torch.complex(torch.from_numpy(real[: self.dim]), torch.from_numpy(real[self.dim :]))
-
-    def value_and_grad(
-        self, angles: Sequence[float] | np.ndarray | None, observable: Observable
-    ) -> tuple[float, np.ndarray]:
-        """The observable's value and its gradient w.r.t. the angles (shape (n_trainable,))."""
-        angles = self._check_angles(angles)
-        if observable.dim != self.dim:
-            raise QnasError(
-                f"the observable acts on {observable.dim} amplitudes, but the circuit has {self.dim} "
-                f"({self.n_qubits} qubits); build it for the task's qubit count."
-            )
-        if self.dense:
-            return observable.real_value_and_grad(self._real_columns(angles, derivatives=True))
-        with torch.enable_grad():
-            leaf = torch.from_numpy(angles).requires_grad_()
-            value = observable.value(self._simulated(leaf))
-            grad = torch.autograd.grad(value, leaf)[0] if self.n_trainable else torch.zeros(0)
-        return float(value.detach()), grad.numpy()
-
-    def _check_angles(self, angles: Sequence[float] | np.ndarray | None) -> np.ndarray:
-        values = np.zeros(0) if angles is None else np.asarray(angles, dtype=np.float64)
-        if values.shape != (self.n_trainable,):
-            raise QnasError(
-                f"angles has shape {values.shape}, but the circuit has {self.n_trainable} trainable gate(s); "
-                f"pass one angle per trainable gate, shape ({self.n_trainable},)."
-            )
-        return values
-
-    def _simulated(self, angles: torch.Tensor) -> torch.Tensor:
-        columns = angles.reshape(1, -1).unbind(-1) if self.n_trainable else ()
-        return _evolve(self._start, self._rest, columns).reshape(self.dim)
-
-    def _real_columns(self, angles: np.ndarray, derivatives: bool) -> np.ndarray:
-        """Real columns [x, dx/dtheta_1, ...] (only x unless `derivatives`), shape (2 * 2**n, columns)."""
-        if self._start_real is None:
-            start = self._start.reshape(self.dim).numpy()
-            self._start_real = np.concatenate((start.real, start.imag))[:, None]
-        k = self.n_trainable
-        width = k + 1 if derivatives else 1
-        x = np.repeat(self._start_real, width, axis=1)
-        if k:
-            c, s = np.cos(angles / 2), np.sin(angles / 2)
-            # weights[j, :, 0, b] weigh gate j's (A, B, C) in column b: (1, cos, sin) of theta_j / 2,
-            # and in column j + 1 their derivatives (0, -sin / 2, cos / 2).
-            weights = np.empty((k, 3, 1, width))
-            weights[:, 0] = 1.0
-            weights[:, 1] = c[:, None, None]
-            weights[:, 2] = s[:, None, None]
-            if derivatives:
-                gate, column = np.arange(k), np.arange(1, k + 1)
-                weights[gate, 0, 0, column] = 0.0
-                weights[gate, 1, 0, column] = -s / 2
-                weights[gate, 2, 0, column] = c / 2
-            for block, weight in zip(self._blocks, weights, strict=True):
-                x = block @ (weight * x).reshape(-1, width)
-        if self._pending is not None:
-            x = self._pending @ x
-        return x

@@ -107,6 +107,53 @@ def test_the_same_seed_gives_the_same_episode(kwargs, actions):
     assert_same(first, rollout(make(**kwargs), 7, actions))
 
 
+BEFORE_ADJOINT = {
+    "tfim5-blocks": (
+        {"task": {"name": "tfim", "n": 5}, "space": RY_CNOT_SPACE, "gate_set": "blocks"},
+        3,
+        ("[CNOT3,4 RY3 RY4]", "RY2", "RY4", "[CNOT0,1 RY0 RY1]", "RY4", "[CNOT3,4 RY3 RY4]", "[CNOT4,0 RY4 RY0]"),
+        (0.0153805409, 0.0078880570, -0.0100000000, 0.0705500731, -0.0100000000, -0.0066341519, -0.0200000001),
+        (-4.6893123504, -4.9428166987, -4.9428166987, -5.6526276904, -5.6526276904, -5.7069877873, -5.7069877868),
+        (-0.9646194577, -0.9467313886, -0.9467313886, -0.8561813235, -0.8561813235, -0.8428154588, -0.8428154588),
+    ),
+    "h2": (
+        {"task": "h2"},
+        1,
+        ("RY2", "RX3", "CNOT2,3", "CRZ2,0", "CNOT2,0", "RZ1", "CNOT2,1"),
+        (-0.01, -0.01, -0.02, -0.02, -0.02, -0.01, 1.98),
+        (-1.1166843872, -1.1166843872, -1.1166843872, -1.1166843872, -1.1166843872, -1.1166843872, -1.1372701748),
+        (-1.0, -1.0, -1.0, -1.0, -1.0, -1.0, 0.0),
+    ),
+    "ghz3": (
+        {"task": {"name": "ghz", "n": 3}},
+        2,
+        ("RX1", "RY0", "CRZ0,1", "RZ2", "CNOT0,1", "CNOT1,2"),
+        (-0.01, -0.01, -0.02, -0.01, -0.02, 1.48),
+        (0.5, 0.5, 0.5, 0.5, 0.5, 1.0),
+        (0.5, 0.5, 0.5, 0.5, 0.5, 1.0),
+    ),
+}
+"""Seeded episodes as commit 5acdec0 scored them, before `qnas.adjoint` replaced the dense-matrix
+simulator: env kwargs, seed, actions, then per step the reward, the energy (fidelity for GHZ) and
+the observation's score entry. Real blocks, complex gates (RX, RZ, CRZ) and a target state."""
+
+
+@pytest.mark.parametrize("case", list(BEFORE_ADJOINT))
+def test_episodes_score_as_before_the_adjoint_simulator(case):
+    """Both simulators feed L-BFGS the same values and gradients up to rounding (1e-14), so the
+    optimizer takes the same path; 1e-7 is far inside its own tolerance."""
+    kwargs, seed, labels, rewards, metrics, scores = BEFORE_ADJOINT[case]
+    env = make(**kwargs)
+    env.reset(seed=seed)
+    metric = "fidelity" if env.task.kind == "state_prep" else "energy"
+    for step, label in enumerate(labels):
+        observation, reward, terminated, _, info = act(env, label)
+        assert reward == pytest.approx(rewards[step], abs=1e-7), (step, label)
+        assert info[metric] == pytest.approx(metrics[step], abs=1e-7), (step, label)
+        assert observation[-2] == pytest.approx(scores[step], abs=1e-6), (step, label)
+    assert terminated == (case != "tfim5-blocks")
+
+
 def test_masks_follow_the_rules_and_masked_actions_are_refused():
     env = make(**BELL_QAS, invalid_cost=0.05, max_gates=4)
     env.reset(seed=0)

@@ -1,5 +1,5 @@
 """Tests for qnas.statevector: states and gradients match PennyLane's default.qubit on random
-circuits with every gate; the compiled circuit matches the gate-by-gate simulator."""
+circuits with every gate."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ import pennylane as qml
 import pytest
 import torch
 
-from qnas import statevector
 from qnas.circuits import GATE_OPS
 from qnas.errors import QnasError
 from qnas.spec import ANGLE_GATES, GATES, TWO_QUBIT_GATES, GateSpec
-from qnas.statevector import CompiledCircuit, Observable, expectation, fidelity, simulate
+from qnas.statevector import expectation, fidelity, simulate
 
 TOL = 1e-6
 
@@ -124,49 +123,3 @@ def test_bad_inputs_name_the_value_and_the_fix():
         simulate([GateSpec("RY", (0,))], 1, torch.zeros(2))
     with pytest.raises(QnasError, match=r"initial_bits = \[1, 2\]"):
         simulate([GateSpec("H", (0,))], 2, initial_bits=(1, 2))
-    with pytest.raises(QnasError, match="exactly one of matrix"):
-        Observable()
-
-
-@pytest.mark.parametrize("dense", [True, False])
-@pytest.mark.parametrize("kind", ["matrix", "target"])
-def test_compiled_circuit_matches_the_simulator_and_autograd(dense, kind, monkeypatch):
-    if not dense:  # the path circuits above DENSE_MAX_QUBITS take, exercised on 3 qubits
-        monkeypatch.setattr(statevector, "DENSE_MAX_QUBITS", 0)
-    n_qubits, bits = 3, (1, 0, 1)
-    gates = [GateSpec("H", (1,)), *random_circuit(n_qubits, seed=7)]
-    circuit = CompiledCircuit(n_qubits, bits)
-    assert circuit.dense is dense
-    for gate in gates:
-        circuit.append(gate)
-    k = sum(g.trainable for g in gates)
-    assert circuit.n_trainable == k
-    angles = np.random.default_rng(3).normal(size=k)
-    leaf = torch.tensor(angles, requires_grad=True)
-    reference = simulate(gates, n_qubits, leaf, bits)
-    assert torch.allclose(circuit.state(angles), reference.detach(), atol=1e-12)
-
-    if kind == "matrix":
-        observable = Observable(matrix=random_hermitian(8, seed=1))
-    else:
-        observable = Observable(target=random_state(8, seed=2))
-    expected = observable.value(reference)
-    (expected_grad,) = torch.autograd.grad(expected, leaf)
-    value, grad = circuit.value_and_grad(angles, observable)
-    assert value == pytest.approx(expected.item(), abs=1e-10)
-    np.testing.assert_allclose(grad, expected_grad.numpy(), atol=1e-10)
-
-
-def test_compiled_circuit_grows_gate_by_gate():
-    """Appending after evaluating keeps every earlier gate (the environment's usage)."""
-    circuit = CompiledCircuit(2)
-    gates = [GateSpec("RY", (0,)), GateSpec("CNOT", (0, 1)), GateSpec("RZ", (1,)), GateSpec("S", (1,))]
-    for count, gate in enumerate(gates, start=1):
-        circuit.append(gate)
-        angles = np.linspace(0.3, 0.9, circuit.n_trainable)
-        expected = simulate(gates[:count], 2, torch.tensor(angles))
-        assert torch.allclose(circuit.state(angles), expected, atol=1e-12)
-    with pytest.raises(QnasError, match=r"2 trainable gate\(s\).*shape \(2,\)"):
-        circuit.state([0.1])
-    with pytest.raises(QnasError, match="acts on 8 amplitudes"):
-        circuit.value_and_grad([0.1, 0.2], Observable(target=random_state(8, seed=0)))
