@@ -1,28 +1,40 @@
-"""Search efficiency of random, TPE, NSGA-II and RL: evaluations to a target, the best score at a
-fixed budget, and the wall time on 2 workers (issue 7, point 3).
+"""Search efficiency of random, masked random, TPE, NSGA-II and RL: evaluations to a target, the
+best score at a fixed budget, the wall time, and whether a proposer beats random search (issues 7
+and 20).
 
-Every proposer designs circuits in `qnas/CircuitDesign-v0`, as in `rl_vs_samplers.py`, and one
-evaluation is one environment step: a step that places a block scores the circuit so far (gate
+Two tiers of tasks (`--tier`): `easy` (Bell, GHZ-3, H2, LiH-4 at 1.2 Å, iris, wine: random search
+reaches them within a few episodes) and `hard` (LiH-6 and LiH-4 at 2.2 and 3.4 Å, BeH2-6, TFIM-8,
+GHZ-5; see `HARD`). Each task fixes its action set, target and budget before any run.
+
+Every proposer designs circuits in `qnas/CircuitDesign-v0`, as in `rl_vs_samplers.py`, and the
+budget counts environment steps: a step that places a block scores the circuit so far (gate
 tasks: its angles re-optimized; classification: the layer stack trained for the env's epochs).
-The evaluations to the target are also printed counting only the scored steps, and only the
-distinct circuits (see `Tally`).
 
 - random / tpe / nsga2: qnas' own samplers (`qnas.agents.make_sampler`, what `qnas search
   --sampler` builds); each Optuna trial picks the action at slot k, define-by-run, until stop,
   the target or the gate limit, and its value is the episode's return;
+- masked: each action uniform among the legal ones (`masked_random.py`): random search that,
+  like MaskablePPO, never spends a step on an action the env refuses;
 - rl: MaskablePPO (sb3-contrib, `qnas.agents.rl_agent`'s PPO settings, shorter rollouts for small
   budgets) learning for the whole budget; every training step counts.
 
-Counts (`--workers 1`, the default): each run is one process, sequential; printed per task and
-proposer: success over seeds, the evaluations to the first success (median over all seeds, a seed
-that never succeeded counting as more than the budget; range; per seed), and the median (and
-range) of the best metric seen within the budget.
+Counts (`--workers 1`, the default): each run is one process, sequential, one thread. Per task
+and proposer, in three units, to the first success and at the budget (see `Tally`): full
+evaluations (circuits scored with their angles optimized), cheap probes (none for these
+proposers) and wall seconds; the env steps to the target per seed; the best metric within the
+budget; and the CNOT count of the leanest circuit that met the target, after `PruneOnSuccess`.
+Then each proposer against `--baseline` (random): the ratio of median full evaluations to the
+target with a bootstrap 95% interval and a one-sided Mann-Whitney p, runs that never reached the
+target censored at the budget (`proposer_statistics.py`).
+
+`--quick` runs each task's quick budget on 2 seeds: a smoke check of the whole tier, not a result.
 
 Wall time (`--workers 2`): the same budget on 2 workers, seconds per run. Samplers: 2 Ray tasks on
 a private local Ray, each running trials on one study in a shared Optuna journal file until it has
-spent half the budget; RL: MaskablePPO on 2 environments in SB3's SubprocVecEnv (forked). One-off
-start-up (ray.init, the Ray workers' imports, the env subprocesses) is measured apart from the
-runs. These runs count evaluations too (twice the first successful worker's own count).
+spent half the budget; RL: MaskablePPO on 2 environments in SB3's SubprocVecEnv (forked);
+masked random runs on one worker only. One-off start-up (ray.init, the Ray workers' imports, the
+env subprocesses) is measured apart from the runs. These runs count evaluations too (twice the
+first successful worker's own count).
 
 `--first-seed N` and `--ppo KEY=VALUE` run other seeds and other PPO settings (BENCHMARKS.md's
 pilots: does RL reach the target sooner when it learns faster?).
@@ -32,6 +44,8 @@ angle optimization or training), proposer (ask/tell with storage, or the policy'
 and PPO updates), and Ray / subprocess overhead; with `--workers 1`, cProfile's top functions.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search_efficiency.py --tasks bell ghz3 iris wine --seeds 5
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search_efficiency.py --tier hard --quick
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search_efficiency.py --tier hard --seeds 30
     OMP_NUM_THREADS=1 flock /tmp/qnas-heavy.lock .venv/bin/python benchmarks/search_efficiency.py \\
         --tasks bell ghz3 iris wine --seeds 5 --workers 2 --profile
 """
@@ -169,9 +183,10 @@ PRUNE_REPLAY_STEPS = 300
 
 
 class Tally(gym.Wrapper):
-    """Counts evaluations within `bench.budget` and the first one that met the target, plus the
-    best metric, the seconds spent inside the environment (steps and resets) and the circuit at
-    the target with the fewest two-qubit gates.
+    """Counts evaluations within `bench.budget` (steps past it, the rest of PPO's last rollout,
+    count in none of the units) and the first one that met the target, plus the best metric, the
+    seconds spent inside the environment (steps and resets) and the circuit at the target with
+    the fewest two-qubit gates.
 
     - `evaluations`: environment steps, the budget's unit (every step is charged, as an RL
       agent's training is);
@@ -216,12 +231,16 @@ class Tally(gym.Wrapper):
         self.env_seconds += time.perf_counter() - started
         info = out[4]
         self.evaluations += 1
-        if not info["invalid_action"] and self.env.unwrapped.actions[int(action)].kind != "stop":
-            self.scored += 1
+        placed = not info["invalid_action"] and self.env.unwrapped.actions[int(action)].kind != "stop"
+        if placed:
             self._prefix += (int(action),)
+        if self.evaluations > self.bench.budget:
+            return out
+        if placed:
+            self.scored += 1
             self.circuits.add(self._prefix)
         value = info.get(self.bench.metric)
-        if value is not None and self.evaluations <= self.bench.budget:
+        if value is not None:
             self.best = value if self.best is None else METRICS[self.bench.metric][1](self.best, value)
             if self.bench.reached(value):
                 circuit = (info["n_two_qubit"], info["n_gates"], self._prefix)
@@ -444,8 +463,9 @@ def parse_args() -> argparse.Namespace:
         parser.error(f"--first-seed {args.first_seed} must be 0 or more (seeds are unsigned)")
     if args.workers == 2 and "masked" in args.proposers:
         parser.error("the masked proposer runs on one worker; drop it from --proposers with --workers 2")
-    if args.quick and args.budget is None and any(not BENCHMARKS[t].quick_budget for t in args.tasks):
-        parser.error(f"--quick needs --budget for tasks without a quick budget: {[t for t in args.tasks if not BENCHMARKS[t].quick_budget]}")
+    unbudgeted = [task for task in args.tasks if not BENCHMARKS[task].quick_budget]
+    if args.quick and args.budget is None and unbudgeted:
+        parser.error(f"--quick needs --budget for tasks without a quick budget: {unbudgeted}")
     try:
         args.ppo = parse_task_args(args.ppo, "--ppo")
     except QnasError as exc:
@@ -465,7 +485,8 @@ def proposer_row(bench: Benchmark, proposer: str, runs: list[dict[str, Any]], wa
     bests = [r["best"] for r in runs if r["best"] is not None]
     fmt = ".2e" if bench.metric == "energy_error" else ".3f"
     probes = f"{spread(at_target('probes'), 'g')}; {spread([r['probes'] for r in runs], 'g')}"
-    return (f"| {proposer} | {successes} | {spread(at_target('scored'), 'g')} | {spread([r['scored'] for r in runs], 'g')} | "
+    return (f"| {proposer} | {successes} | {spread(at_target('scored'), 'g')} | "
+            f"{spread([r['scored'] for r in runs], 'g')} | "
             f"{per_seed} | {probes} | {spread(at_target('seconds'), '.1f')} | {spread(walls, '.1f')} | "
             f"{spread(bests, fmt)} | {spread(cnots, 'g') if cnots else '–'} |")
 

@@ -130,7 +130,8 @@ def test_masked_on_two_workers_is_refused() -> None:
 
 @pytest.mark.slow  # every hard task and proposer, 1 seed, the quick budgets: a few minutes
 def test_the_quick_hard_tier_prints_a_table_and_comparisons_per_task(tmp_path: Path) -> None:
-    command = [sys.executable, str(BENCHMARKS_DIR / "search_efficiency.py"), "--tier", "hard", "--quick", "--seeds", "1"]
+    script = str(BENCHMARKS_DIR / "search_efficiency.py")
+    command = [sys.executable, script, "--tier", "hard", "--quick", "--seeds", "1"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=900, check=True).stdout
     for name in ("lih6", "lih4_2.2", "lih4_3.4", "tfim8", "ghz5"):
