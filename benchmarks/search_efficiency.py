@@ -18,9 +18,10 @@ tasks: its angles re-optimized; classification: the layer stack trained for the 
 - rl: MaskablePPO (sb3-contrib, `qnas.agents.rl_agent`'s PPO settings, shorter rollouts for small
   budgets) learning for the whole budget; every training step counts.
 
-Counts (`--workers 1`, the default): each run is one process, sequential, one thread. Per task
-and proposer, in three units, to the first success and at the budget (see `Tally`): full
-evaluations (circuits scored with their angles optimized), cheap probes (none for these
+Counts (`--workers 1`, the default): each run is one process, one thread; sequential, or with
+`--jobs N` N seeds side by side in forked processes (one core each: N at most the free cores).
+Per task and proposer, in three units, to the first success and at the budget (see `Tally`):
+full evaluations (circuits scored with their angles optimized), cheap probes (none for these
 proposers) and wall seconds; the env steps to the target per seed; the best metric within the
 budget; and the CNOT count of the leanest circuit that met the target, after `PruneOnSuccess`.
 Then each proposer against `--baseline` (random): the ratio of median full evaluations to the
@@ -45,7 +46,7 @@ and PPO updates), and Ray / subprocess overhead; with `--workers 1`, cProfile's 
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search_efficiency.py --tasks bell ghz3 iris wine --seeds 5
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search_efficiency.py --tier hard --quick
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search_efficiency.py --tier hard --seeds 30
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search_efficiency.py --tier hard --seeds 30 --jobs 2
     OMP_NUM_THREADS=1 flock /tmp/qnas-heavy.lock .venv/bin/python benchmarks/search_efficiency.py \\
         --tasks bell ghz3 iris wine --seeds 5 --workers 2 --profile
 """
@@ -56,12 +57,14 @@ import argparse
 import cProfile
 import dataclasses
 import math
+import multiprocessing
 import operator
 import pstats
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -452,6 +455,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke check: each task's quick budget and {QUICK_SEEDS} seeds unless given")
     parser.add_argument("--workers", type=int, default=1, choices=(1, 2))
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="seeds run side by side in forked processes, one core each (at most the free cores)")
     parser.add_argument("--profile", action="store_true", help="print where the time goes, per task")
     args = parser.parse_args()
     args.seeds = args.seeds or (QUICK_SEEDS if args.quick else 5)
@@ -461,6 +466,8 @@ def parse_args() -> argparse.Namespace:
         parser.error(f"--seeds {args.seeds} must be at least 1 and --budget {args.budget} at least 2 (one step per worker)")
     if args.first_seed < 0:
         parser.error(f"--first-seed {args.first_seed} must be 0 or more (seeds are unsigned)")
+    if args.jobs < 1 or (args.jobs > 1 and (args.workers > 1 or args.profile)):
+        parser.error(f"--jobs {args.jobs} must be at least 1, and 1 with --workers 2 or --profile (they time one run)")
     if args.workers == 2 and "masked" in args.proposers:
         parser.error("the masked proposer runs on one worker; drop it from --proposers with --workers 2")
     unbudgeted = [task for task in args.tasks if not BENCHMARKS[task].quick_budget]
@@ -471,6 +478,23 @@ def parse_args() -> argparse.Namespace:
     except QnasError as exc:
         parser.error(str(exc))
     return args
+
+
+def leanest_two_qubit(bench: Benchmark, outcome: dict[str, Any], seed: int) -> int | None:
+    """The CNOTs of the run's leanest circuit at the target after pruning (unpruned where the
+    pruning replay misses the target); None when no circuit met it."""
+    if outcome["best_circuit"] is None:
+        return None
+    pruned = pruned_two_qubit(bench, outcome["best_circuit"][2], seed)
+    return outcome["best_circuit"][0] if pruned is None else pruned
+
+
+def seed_run(
+    bench: Benchmark, proposer: str, seed: int, ppo: dict[str, Any]
+) -> tuple[dict[str, Any], float, int | None]:
+    """One seed on one worker in a `--jobs` child: (outcome, wall seconds, pruned CNOTs)."""
+    outcome, wall = one_run(bench, proposer, seed, 1, None, ppo, PhaseTimers())
+    return outcome, wall, leanest_two_qubit(bench, outcome, seed)
 
 
 def proposer_row(bench: Benchmark, proposer: str, runs: list[dict[str, Any]], walls: list[float],
@@ -508,17 +532,25 @@ def run_task(name: str, bench: Benchmark, args: argparse.Namespace, pair: RayPai
     for proposer in args.proposers:
         timers, runs, walls, cnots = PhaseTimers(), [], [], []
         profiler = cProfile.Profile() if args.profile and args.workers == 1 else None
-        for seed in seeds:
-            if profiler:
-                profiler.enable()
-            outcome, wall = one_run(bench, proposer, seed, args.workers, pair, args.ppo, timers)
-            if profiler:
-                profiler.disable()
+        if args.jobs > 1:
+            # forked: the children inherit this process' imports; one run per core, as with --jobs 1
+            with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+                n = len(seeds)
+                results = list(pool.map(seed_run, [bench] * n, [proposer] * n, seeds, [args.ppo] * n))
+        else:
+            results = []
+            for seed in seeds:
+                if profiler:
+                    profiler.enable()
+                outcome, wall = one_run(bench, proposer, seed, args.workers, pair, args.ppo, timers)
+                if profiler:
+                    profiler.disable()
+                results.append((outcome, wall, leanest_two_qubit(bench, outcome, seed)))
+        for outcome, wall, n_two_qubit in results:
             runs.append(outcome)
             walls.append(wall)
-            if outcome["best_circuit"] is not None:
-                pruned = pruned_two_qubit(bench, outcome["best_circuit"][2], seed)
-                cnots.append(outcome["best_circuit"][0] if pruned is None else pruned)
+            if n_two_qubit is not None:
+                cnots.append(n_two_qubit)
         profiles[proposer] = (timers, sum(walls))
         scored[proposer] = [None if r["first_success"] is None else r["first_success"]["scored"] for r in runs]
         print(proposer_row(bench, proposer, runs, walls, cnots), flush=True)

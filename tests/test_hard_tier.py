@@ -115,6 +115,19 @@ def test_a_tiny_report_has_every_cost_column_and_the_statistics(efficiency, monk
     assert "[" in ratio and 0.0 <= float(p_value) <= 1.0 and censored.count("/2") == 2
 
 
+def test_seeds_side_by_side_count_what_they_count_one_after_the_other(efficiency, monkeypatch, capsys) -> None:
+    def rows(jobs: str) -> dict[str, list[str]]:
+        argv = ["search_efficiency.py", "--tasks", "ghz3", "--proposers", "random", "masked", "--seeds", "2",
+                "--budget", "60", "--jobs", jobs]
+        monkeypatch.setattr(sys, "argv", argv)
+        efficiency.main()
+        costs = capsys.readouterr().out.split("proposer vs random")[0]
+        table = [line.split("|")[1:-1] for line in costs.splitlines() if line.startswith("| ") and line.endswith("|")]
+        return {cells[0]: cells[1:6] + cells[8:] for cells in table[1:]}  # the runs' rows, all but the wall seconds
+
+    assert rows("2") == rows("1")
+
+
 def test_a_task_this_qnas_does_not_know_is_skipped_with_the_reason(efficiency, monkeypatch, capsys) -> None:
     monkeypatch.setattr(efficiency, "TASK_NAMES", tuple(n for n in efficiency.TASK_NAMES if n != "molecule"))
     monkeypatch.setattr(sys, "argv", ["search_efficiency.py", "--tasks", "beh2", "--quick"])
@@ -122,10 +135,16 @@ def test_a_task_this_qnas_does_not_know_is_skipped_with_the_reason(efficiency, m
     assert "### beh2: skipped: task 'molecule' is not known to this qnas" in capsys.readouterr().out
 
 
-def test_masked_on_two_workers_is_refused() -> None:
-    command = [sys.executable, str(BENCHMARKS_DIR / "search_efficiency.py"), "--workers", "2", "--proposers", "masked"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 2 and "masked proposer runs on one worker" in result.stderr
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [(["--workers", "2", "--proposers", "masked"], "masked proposer runs on one worker"),
+     (["--jobs", "2", "--profile"], "--jobs 2 must be at least 1, and 1 with --workers 2 or --profile")],
+)
+def test_flags_that_cannot_go_together_are_refused(efficiency, monkeypatch, capsys, flags, message) -> None:
+    monkeypatch.setattr(sys, "argv", ["search_efficiency.py", *flags])
+    with pytest.raises(SystemExit) as exit_code:
+        efficiency.parse_args()
+    assert exit_code.value.code == 2 and message in capsys.readouterr().err
 
 
 @pytest.mark.slow  # every hard task and proposer, 1 seed, the quick budgets: a few minutes
