@@ -459,7 +459,8 @@ def parse_args() -> argparse.Namespace:
                         help="seeds run side by side in forked processes, one core each (at most the free cores)")
     parser.add_argument("--profile", action="store_true", help="print where the time goes, per task")
     args = parser.parse_args()
-    args.seeds = args.seeds or (QUICK_SEEDS if args.quick else 5)
+    if args.seeds is None:
+        args.seeds = QUICK_SEEDS if args.quick else 5
     args.tasks = args.tasks or list(TIERS[args.tier])
     args.proposers = args.proposers or [p for p in PROPOSERS if args.workers == 1 or p != "masked"]
     if args.seeds < 1 or (args.budget is not None and args.budget < 2):
