@@ -1,28 +1,41 @@
-"""Search efficiency of random, TPE, NSGA-II and RL: evaluations to a target, the best score at a
-fixed budget, and the wall time on 2 workers (issue 7, point 3).
+"""Search efficiency of random, masked random, TPE, NSGA-II and RL: evaluations to a target, the
+best score at a fixed budget, the wall time, and whether a proposer beats random search (issues 7
+and 20).
 
-Every proposer designs circuits in `qnas/CircuitDesign-v0`, as in `rl_vs_samplers.py`, and one
-evaluation is one environment step: a step that places a block scores the circuit so far (gate
+Two tiers of tasks (`--tier`): `easy` (Bell, GHZ-3, H2, LiH-4 at 1.2 Å, iris, wine: random search
+reaches them within a few episodes) and `hard` (LiH-6 and LiH-4 at 2.2 and 3.4 Å, BeH2-6, TFIM-8,
+GHZ-5; see `HARD`). Each task fixes its action set, target and budget before any run.
+
+Every proposer designs circuits in `qnas/CircuitDesign-v0`, as in `rl_vs_samplers.py`, and the
+budget counts environment steps: a step that places a block scores the circuit so far (gate
 tasks: its angles re-optimized; classification: the layer stack trained for the env's epochs).
-The evaluations to the target are also printed counting only the scored steps, and only the
-distinct circuits (see `Tally`).
 
 - random / tpe / nsga2: qnas' own samplers (`qnas.agents.make_sampler`, what `qnas search
   --sampler` builds); each Optuna trial picks the action at slot k, define-by-run, until stop,
   the target or the gate limit, and its value is the episode's return;
+- masked: each action uniform among the legal ones (`masked_random.py`): random search that,
+  like MaskablePPO, never spends a step on an action the env refuses;
 - rl: MaskablePPO (sb3-contrib, `qnas.agents.rl_agent`'s PPO settings, shorter rollouts for small
   budgets) learning for the whole budget; every training step counts.
 
-Counts (`--workers 1`, the default): each run is one process, sequential; printed per task and
-proposer: success over seeds, the evaluations to the first success (median over all seeds, a seed
-that never succeeded counting as more than the budget; range; per seed), and the median (and
-range) of the best metric seen within the budget.
+Counts (`--workers 1`, the default): each run is one process, one thread; sequential, or with
+`--jobs N` N seeds side by side in forked processes (one core each: N at most the free cores).
+Per task and proposer, in three units, to the first success and at the budget (see `Tally`):
+full evaluations (circuits scored with their angles optimized), cheap probes (none for these
+proposers) and wall seconds; the env steps to the target per seed; the best metric within the
+budget; and the CNOT count of the leanest circuit that met the target, after `PruneOnSuccess`.
+Then each proposer against `--baseline` (random): the ratio of median full evaluations to the
+target with a bootstrap 95% interval and a one-sided Mann-Whitney p, runs that never reached the
+target censored at the budget (`proposer_statistics.py`).
+
+`--quick` runs each task's quick budget on 2 seeds: a smoke check of the whole tier, not a result.
 
 Wall time (`--workers 2`): the same budget on 2 workers, seconds per run. Samplers: 2 Ray tasks on
 a private local Ray, each running trials on one study in a shared Optuna journal file until it has
-spent half the budget; RL: MaskablePPO on 2 environments in SB3's SubprocVecEnv (forked). One-off
-start-up (ray.init, the Ray workers' imports, the env subprocesses) is measured apart from the
-runs. These runs count evaluations too (twice the first successful worker's own count).
+spent half the budget; RL: MaskablePPO on 2 environments in SB3's SubprocVecEnv (forked);
+masked random runs on one worker only. One-off start-up (ray.init, the Ray workers' imports, the
+env subprocesses) is measured apart from the runs. These runs count evaluations too (twice the
+first successful worker's own count).
 
 `--first-seed N` and `--ppo KEY=VALUE` run other seeds and other PPO settings (BENCHMARKS.md's
 pilots: does RL reach the target sooner when it learns faster?).
@@ -32,6 +45,8 @@ angle optimization or training), proposer (ask/tell with storage, or the policy'
 and PPO updates), and Ray / subprocess overhead; with `--workers 1`, cProfile's top functions.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search_efficiency.py --tasks bell ghz3 iris wine --seeds 5
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search_efficiency.py --tier hard --quick
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search_efficiency.py --tier hard --seeds 30 --jobs 2
     OMP_NUM_THREADS=1 flock /tmp/qnas-heavy.lock .venv/bin/python benchmarks/search_efficiency.py \\
         --tasks bell ghz3 iris wine --seeds 5 --workers 2 --profile
 """
@@ -42,12 +57,14 @@ import argparse
 import cProfile
 import dataclasses
 import math
+import multiprocessing
 import operator
 import pstats
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +73,11 @@ import numpy as np
 import optuna
 import torch
 from episode_trials import play_trials
+from masked_random import play_masked_random
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from profiling import PhaseTimers, print_phases
+from proposer_statistics import compare
 from sb3_contrib import MaskablePPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
@@ -67,11 +86,13 @@ from qnas.agents import make_sampler
 from qnas.agents.rl_agent import DEFAULT_PPO
 from qnas.cli import parse_task_args
 from qnas.envs import CIRCUIT_DESIGN_ID
+from qnas.envs.pruning import PruneOnSuccess
 from qnas.envs.scoring import CHEMICAL_ACCURACY
 from qnas.errors import QnasError
+from qnas.tasks import TASK_NAMES
 
 HAMILTONIANS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "hamiltonians"
-PROPOSERS = ("random", "tpe", "nsga2", "rl")
+PROPOSERS = ("random", "masked", "tpe", "nsga2", "rl")
 METRICS: dict[str, tuple[Callable[[float, float], bool], Callable[..., float]]] = {
     "fidelity": (operator.gt, max),
     "energy_error": (operator.le, min),
@@ -85,13 +106,15 @@ STARTUP = "start-up: env subprocesses"
 
 @dataclasses.dataclass(frozen=True)
 class Benchmark:
-    """A task in the design env, its target and the evaluation budget of one run."""
+    """A task in the design env (its action set in `env`), its target and the evaluation budget
+    of one run; `quick_budget` is the smoke check's (`--quick`)."""
 
     task: dict[str, Any]
     env: dict[str, Any]
     metric: str
     target: float
     budget: int
+    quick_budget: int = 0
 
     def reached(self, value: float) -> bool:
         return METRICS[self.metric][0](value, self.target)
@@ -99,39 +122,84 @@ class Benchmark:
     def make_env(self) -> gym.Env:
         import qnas.envs  # noqa: F401  (registers the env id where this runs: Ray workers unpickle this by value)
 
-        threshold = {"threshold": self.target} if self.metric == "val_accuracy" else {}
+        threshold = {"threshold": self.target} if self.metric in ("val_accuracy", "energy_error") else {}
         return gym.make(CIRCUIT_DESIGN_ID, task=self.task, **self.env, **threshold)
 
 
 QAS_GYM = {"gate_set": "qas-gym", "max_gates": 20}
-BENCHMARKS = {
+RY_CNOT = str(Path(__file__).parent / "spaces" / "vqe_ry_cnot.yaml")
+SINGLE_RY_CNOT = {"gate_set": "space", "space": RY_CNOT, "max_gates": 20}
+"""Single trainable RY and CNOT gates, one per action."""
+BLOCKS = {"gate_set": "blocks", "space": RY_CNOT, "max_gates": 20}
+"""RY on a wire, or a block [CNOT a,b RY a RY b]: the hard tier's natural action set (issue 20, point 2)."""
+EASY = {
     "bell": Benchmark({"name": "bell"}, QAS_GYM, "fidelity", 0.95, 1000),
     "ghz3": Benchmark({"name": "ghz", "n": 3}, QAS_GYM, "fidelity", 0.95, 4000),
     "h2": Benchmark({"name": "h2"}, {"gate_set": "space", "max_gates": 20}, "energy_error", CHEMICAL_ACCURACY, 2000),
     # LiH with the gates the RL issue's LiH benchmark uses (RY and CNOT, `rl_vs_samplers.py`)
     "lih": Benchmark(
-        {"name": "npz", "path": str(HAMILTONIANS / "lih_4q_parity_1.2A.npz")},
-        {"gate_set": "space", "space": str(Path(__file__).parent / "spaces" / "vqe_ry_cnot.yaml"), "max_gates": 20},
-        "energy_error",
-        CHEMICAL_ACCURACY,
-        3000,
+        {"name": "npz", "path": str(HAMILTONIANS / "lih_4q_parity_1.2A.npz")}, SINGLE_RY_CNOT, "energy_error",
+        CHEMICAL_ACCURACY, 3000,
     ),
     # Classification targets, fixed before the table was run: see BENCHMARKS.md.
     "iris": Benchmark({"name": "iris"}, {}, "val_accuracy", 0.9, 200),
     "wine": Benchmark({"name": "wine"}, {}, "val_accuracy", 0.9, 200),
 }
+TFIM8_EXACT = -9.837951447459387
+"""Exact ground energy of the open TFIM-8 chain, J = h = 1 (tests check it against the task)."""
+BEH2 = {
+    "name": "molecule",
+    "symbols": ["Be", "H", "H"],
+    "geometry": [[0.0, 0.0, 0.0], [0.0, 0.0, -1.3264], [0.0, 0.0, 1.3264]],  # linear, Be-H 1.3264 Å
+    "active_electrons": 4,
+    "active_orbitals": 3,  # 4 electrons in 3 spatial orbitals: 6 spin orbitals, 6 qubits (Jordan-Wigner)
+}
+# Fixed before any run (issue 20, point 3): task, action set, target, budget, quick budget.
+HARD = {
+    "lih6": Benchmark(
+        {"name": "npz", "path": str(HAMILTONIANS / "lih_6q_jw_2.2A.npz")}, BLOCKS, "energy_error",
+        CHEMICAL_ACCURACY, 3000, 200,
+    ),
+    # The shipped parity-mapped LiH-4 of Ostaszewski et al. (2021), not the `lih` task: its 2-in-2
+    # active space at 2.2 Å starts within chemical accuracy (Hartree-Fock error 1.07e-3 Ha).
+    "lih4_2.2": Benchmark(
+        {"name": "npz", "path": str(HAMILTONIANS / "lih_4q_parity_2.2A.npz")}, SINGLE_RY_CNOT, "energy_error",
+        CHEMICAL_ACCURACY, 3000, 300,
+    ),
+    "lih4_3.4": Benchmark(
+        {"name": "npz", "path": str(HAMILTONIANS / "lih_4q_parity_3.4A.npz")}, SINGLE_RY_CNOT, "energy_error",
+        CHEMICAL_ACCURACY, 3000, 300,
+    ),
+    "beh2": Benchmark(BEH2, BLOCKS, "energy_error", CHEMICAL_ACCURACY, 3000, 200),
+    # a relative energy error of 1e-3: 1e-3 * |exact ground energy|; blocks on the chain's bonds only
+    "tfim8": Benchmark(
+        {"name": "tfim", "n": 8, "J": 1.0, "h": 1.0}, {**BLOCKS, "connectivity": "linear", "max_gates": 30},
+        "energy_error", 1e-3 * abs(TFIM8_EXACT), 3000, 200,
+    ),
+    "ghz5": Benchmark({"name": "ghz", "n": 5}, QAS_GYM, "fidelity", 0.95, 10000, 1000),
+}
+TIERS = {"easy": EASY, "hard": HARD}
+BENCHMARKS = {**EASY, **HARD}
+QUICK_SEEDS = 2
+PRUNE_REPLAY_STEPS = 300
+"""Replay steps the best circuit's pruning may spend (after the run, not charged to its budget)."""
 
 
 class Tally(gym.Wrapper):
-    """Counts evaluations within `bench.budget` and the first one that met the target, in three
-    units, plus the best metric and the seconds spent inside the environment (steps and resets).
+    """Counts evaluations within `bench.budget` (steps past it, the rest of PPO's last rollout,
+    count in none of the units) and the first one that met the target, plus the best metric, the
+    seconds spent inside the environment (steps and resets) and the circuit at the target with
+    the fewest two-qubit gates.
 
-    - `evaluations`: environment steps, the budget's unit and the tables' main count (every step
-      is charged, as an RL agent's training is);
-    - `scored`: the steps that placed a block and scored the new circuit (a stop, or an action the
-      env refuses, scores nothing);
+    - `evaluations`: environment steps, the budget's unit (every step is charged, as an RL
+      agent's training is);
+    - `scored`: full evaluations, the steps that placed a block and scored the new circuit with
+      its angles optimized (a stop, or an action the env refuses, scores nothing);
     - `circuits`: the distinct circuits (action sequences since reset) scored, as if a cache
-      answered repeats: what a deterministic score would cost with one.
+      answered repeats: what a deterministic score would cost with one;
+    - `probes`: cheap probes, screening evaluations a proposer makes outside the env's steps (a
+      gradient or energy landscape of candidate gates); it calls `count_probes`. None of today's
+      proposers makes any.
     """
 
     def __init__(self, env: gym.Env, bench: Benchmark) -> None:
@@ -139,10 +207,14 @@ class Tally(gym.Wrapper):
         self.bench = bench
         self.evaluations = 0
         self.scored = 0
+        self.probes = 0
         self.circuits: set[tuple[int, ...]] = set()
-        self.first_success: dict[str, int] | None = None
+        self.first_success: dict[str, float] | None = None
         self.best: float | None = None
+        self.best_circuit: tuple[int, int, tuple[int, ...]] | None = None
+        """(two-qubit gates, gates, actions) of the leanest circuit that met the target."""
         self.env_seconds = 0.0
+        self._started = time.perf_counter()
         self._prefix: tuple[int, ...] = ()
 
     def reset(self, **kwargs: Any) -> Any:
@@ -152,28 +224,55 @@ class Tally(gym.Wrapper):
         self._prefix = ()
         return out
 
+    def count_probes(self, n: int) -> None:
+        """Charge `n` cheap probes (screening evaluations made outside `step`)."""
+        self.probes += n
+
     def step(self, action: Any) -> Any:
         started = time.perf_counter()
         out = self.env.step(action)
         self.env_seconds += time.perf_counter() - started
         info = out[4]
         self.evaluations += 1
-        if not info["invalid_action"] and self.env.unwrapped.actions[int(action)].kind != "stop":
-            self.scored += 1
+        placed = not info["invalid_action"] and self.env.unwrapped.actions[int(action)].kind != "stop"
+        if placed:
             self._prefix += (int(action),)
+        if self.evaluations > self.bench.budget:
+            return out
+        if placed:
+            self.scored += 1
             self.circuits.add(self._prefix)
         value = info.get(self.bench.metric)
-        if value is not None and self.evaluations <= self.bench.budget:
+        if value is not None:
             self.best = value if self.best is None else METRICS[self.bench.metric][1](self.best, value)
-            if self.first_success is None and self.bench.reached(value):
-                self.first_success = {"steps": self.evaluations, "scored": self.scored, "circuits": len(self.circuits)}
+            if self.bench.reached(value):
+                circuit = (info["n_two_qubit"], info["n_gates"], self._prefix)
+                self.best_circuit = circuit if self.best_circuit is None else min(self.best_circuit, circuit)
+                if self.first_success is None:
+                    self.first_success = {"steps": self.evaluations, "scored": self.scored,
+                                          "circuits": len(self.circuits), "probes": self.probes,
+                                          "seconds": time.perf_counter() - self._started}
         return out
 
     def action_masks(self) -> np.ndarray:
         return self.env.unwrapped.action_masks()
 
     def outcome(self) -> dict[str, Any]:
-        return {"first_success": self.first_success, "best": self.best, "env_seconds": self.env_seconds}
+        return {"first_success": self.first_success, "best": self.best, "env_seconds": self.env_seconds,
+                "scored": self.scored, "probes": self.probes, "best_circuit": self.best_circuit}
+
+
+def pruned_two_qubit(bench: Benchmark, circuit: tuple[int, ...], seed: int) -> int | None:
+    """Two-qubit gates of `circuit` after `PruneOnSuccess` (at most PRUNE_REPLAY_STEPS replays);
+    None when its replay here, with this seed's angle draws, misses the target."""
+    env = PruneOnSuccess(bench.make_env(), max_replay_steps=PRUNE_REPLAY_STEPS)
+    env.reset(seed=seed)
+    info: dict[str, Any] = {}
+    for action in circuit:
+        *_, terminated, truncated, info = env.step(action)
+        if terminated or truncated:
+            break
+    return info["pruned"]["n_two_qubit"] if "pruned" in info else None
 
 
 def ppo_settings(budget: int, n_envs: int, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -221,6 +320,13 @@ def run_rl(bench: Benchmark, seed: int, n_envs: int, ppo: dict[str, Any], timers
     outcomes = env.env_method("outcome")
     env.close()
     return outcomes
+
+
+def run_masked(bench: Benchmark, seed: int, timers: PhaseTimers) -> dict[str, Any]:
+    """Masked-uniform random search, one process, until the budget is spent."""
+    env = Tally(bench.make_env(), bench)
+    play_masked_random(env, seed, bench.budget, timers)
+    return env.outcome()
 
 
 def run_sampler(bench: Benchmark, sampler: str, seed: int, timers: PhaseTimers) -> dict[str, Any]:
@@ -297,6 +403,8 @@ def one_run(
     started, startup = time.perf_counter(), timers.seconds.get(STARTUP, 0.0)
     if proposer == "rl":
         outcomes = run_rl(bench, seed, workers, ppo, timers)
+    elif proposer == "masked":
+        outcomes = [run_masked(bench, seed, timers)]
     elif pair is not None:
         outcomes = pair.run(bench, proposer, seed, timers)
     else:
@@ -310,10 +418,15 @@ def one_run(
     bests = [o["best"] for o in outcomes if o["best"] is not None]
     better = METRICS[bench.metric][1]
     first = min(reached, key=operator.itemgetter("steps")) if reached else None
+    circuits = [o["best_circuit"] for o in outcomes if o["best_circuit"] is not None]
     merged = {
         # with 2 workers, evaluations of both are counted up to the first success of either
-        "first_success": {unit: count * len(outcomes) for unit, count in first.items()} if first else None,
+        "first_success": {unit: count if unit == "seconds" else count * len(outcomes) for unit, count in first.items()}
+        if first else None,
         "best": better(bests) if bests else None,
+        "scored": sum(o["scored"] for o in outcomes),
+        "probes": sum(o["probes"] for o in outcomes),
+        "best_circuit": min(circuits) if circuits else None,
     }
     return merged, wall
 
@@ -326,81 +439,160 @@ def spread(values: list[float], fmt: str) -> str:
     return f"{cells[0]} ({cells[1]} to {cells[2]})"
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", nargs="+", default=list(BENCHMARKS), choices=list(BENCHMARKS))
-    parser.add_argument("--proposers", nargs="+", default=list(PROPOSERS), choices=PROPOSERS)
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--tier", choices=list(TIERS), default="easy", help="the tasks run when --tasks is not given")
+    parser.add_argument("--tasks", nargs="+", choices=list(BENCHMARKS), help="default: every task of --tier")
+    parser.add_argument("--proposers", nargs="+", choices=PROPOSERS,
+                        help="default: all (with --workers 2, all but masked, which runs on one worker)")
+    parser.add_argument("--baseline", choices=PROPOSERS, default="random",
+                        help="the proposer every other one is compared with (ratio, p-value)")
+    parser.add_argument("--seeds", type=int, default=None, help=f"default 5 ({QUICK_SEEDS} with --quick)")
     parser.add_argument("--first-seed", type=int, default=0, help="run seeds first-seed .. first-seed + seeds - 1")
     parser.add_argument("--ppo", action="append", default=[], metavar="KEY=VALUE",
                         help="override a MaskablePPO setting of the rl proposer, e.g. --ppo n_steps=64")
     parser.add_argument("--budget", type=int, default=None, help="evaluations per run (default: the task's)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smoke check: each task's quick budget and {QUICK_SEEDS} seeds unless given")
     parser.add_argument("--workers", type=int, default=1, choices=(1, 2))
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="seeds run side by side in forked processes, one core each (at most the free cores)")
     parser.add_argument("--profile", action="store_true", help="print where the time goes, per task")
     args = parser.parse_args()
+    if args.seeds is None:
+        args.seeds = QUICK_SEEDS if args.quick else 5
+    args.tasks = args.tasks or list(TIERS[args.tier])
+    args.proposers = args.proposers or [p for p in PROPOSERS if args.workers == 1 or p != "masked"]
     if args.seeds < 1 or (args.budget is not None and args.budget < 2):
         parser.error(f"--seeds {args.seeds} must be at least 1 and --budget {args.budget} at least 2 (one step per worker)")
     if args.first_seed < 0:
         parser.error(f"--first-seed {args.first_seed} must be 0 or more (seeds are unsigned)")
+    if args.jobs < 1 or (args.jobs > 1 and (args.workers > 1 or args.profile)):
+        parser.error(f"--jobs {args.jobs} must be at least 1, and 1 with --workers 2 or --profile (they time one run)")
+    if args.workers == 2 and "masked" in args.proposers:
+        parser.error("the masked proposer runs on one worker; drop it from --proposers with --workers 2")
+    unbudgeted = [task for task in args.tasks if not BENCHMARKS[task].quick_budget]
+    if args.quick and args.budget is None and unbudgeted:
+        parser.error(f"--quick needs --budget for tasks without a quick budget: {unbudgeted}")
     try:
-        ppo = parse_task_args(args.ppo, "--ppo")
+        args.ppo = parse_task_args(args.ppo, "--ppo")
     except QnasError as exc:
         parser.error(str(exc))
+    return args
+
+
+def leanest_two_qubit(bench: Benchmark, outcome: dict[str, Any], seed: int) -> int | None:
+    """The CNOTs of the run's leanest circuit at the target after pruning (unpruned where the
+    pruning replay misses the target); None when no circuit met it."""
+    if outcome["best_circuit"] is None:
+        return None
+    pruned = pruned_two_qubit(bench, outcome["best_circuit"][2], seed)
+    return outcome["best_circuit"][0] if pruned is None else pruned
+
+
+def seed_run(
+    bench: Benchmark, proposer: str, seed: int, ppo: dict[str, Any]
+) -> tuple[dict[str, Any], float, int | None]:
+    """One seed on one worker in a `--jobs` child: (outcome, wall seconds, pruned CNOTs)."""
+    outcome, wall = one_run(bench, proposer, seed, 1, None, ppo, PhaseTimers())
+    return outcome, wall, leanest_two_qubit(bench, outcome, seed)
+
+
+def proposer_row(bench: Benchmark, proposer: str, runs: list[dict[str, Any]], walls: list[float],
+                 cnots: list[int]) -> str:
+    """One proposer's row of the cost table; see `main` for the columns."""
+    def at_target(unit: str) -> list[float]:
+        return [math.inf if r["first_success"] is None else r["first_success"][unit] for r in runs]
+
+    steps = at_target("steps")
+    per_seed = ", ".join("–" if math.isinf(v) else f"{v:g}" for v in steps)
+    successes = f"{sum(map(math.isfinite, steps))}/{len(runs)}"
+    bests = [r["best"] for r in runs if r["best"] is not None]
+    fmt = ".2e" if bench.metric == "energy_error" else ".3f"
+    probes = f"{spread(at_target('probes'), 'g')}; {spread([r['probes'] for r in runs], 'g')}"
+    return (f"| {proposer} | {successes} | {spread(at_target('scored'), 'g')} | "
+            f"{spread([r['scored'] for r in runs], 'g')} | "
+            f"{per_seed} | {probes} | {spread(at_target('seconds'), '.1f')} | {spread(walls, '.1f')} | "
+            f"{spread(bests, fmt)} | {spread(cnots, 'g') if cnots else '–'} |")
+
+
+def run_task(name: str, bench: Benchmark, args: argparse.Namespace, pair: RayPair | None) -> None:
+    """Every proposer on one task: the cost table, the comparison table, and profiles if asked."""
     seeds = range(args.first_seed, args.first_seed + args.seeds)
+    sign = {"fidelity": ">", "energy_error": "<=", "val_accuracy": ">="}[bench.metric]
+    print(f"### {name}: {bench.task}, actions {bench.env or 'the space default'}, target {bench.metric} {sign} "
+          f"{bench.target:g}, budget {bench.budget} evaluations, seeds {seeds[0]}-{seeds[-1]}, {args.workers} worker(s)"
+          f"{f', PPO overrides {args.ppo}' if args.ppo else ''}\n")
+    print("| proposer | success | full evaluations to target: median (range; – = not reached) "
+          "| full evaluations at the budget | env steps to target, per seed | cheap probes: to target; at the budget "
+          f"| wall s to target | wall s at the budget | best {bench.metric} at the budget "
+          "| CNOTs of the leanest circuit at the target, pruned |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    profiles: dict[str, tuple[PhaseTimers, float]] = {}
+    scored: dict[str, list[float | None]] = {}
+    for proposer in args.proposers:
+        timers, runs, walls, cnots = PhaseTimers(), [], [], []
+        profiler = cProfile.Profile() if args.profile and args.workers == 1 else None
+        if args.jobs > 1:
+            # forked: the children inherit this process' imports; one run per core, as with --jobs 1
+            with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+                n = len(seeds)
+                results = list(pool.map(seed_run, [bench] * n, [proposer] * n, seeds, [args.ppo] * n))
+        else:
+            results = []
+            for seed in seeds:
+                if profiler:
+                    profiler.enable()
+                outcome, wall = one_run(bench, proposer, seed, args.workers, pair, args.ppo, timers)
+                if profiler:
+                    profiler.disable()
+                results.append((outcome, wall, leanest_two_qubit(bench, outcome, seed)))
+        for outcome, wall, n_two_qubit in results:
+            runs.append(outcome)
+            walls.append(wall)
+            if n_two_qubit is not None:
+                cnots.append(n_two_qubit)
+        profiles[proposer] = (timers, sum(walls))
+        scored[proposer] = [None if r["first_success"] is None else r["first_success"]["scored"] for r in runs]
+        print(proposer_row(bench, proposer, runs, walls, cnots), flush=True)
+        if profiler:
+            stats = pstats.Stats(profiler)
+            stats.sort_stats("tottime")
+            print(f"\ncProfile, {name}, {proposer}: functions by own time")
+            stats.print_stats(8)
+    if args.baseline in scored and len(scored) > 1:
+        print(f"\n| {name}: proposer vs {args.baseline} | median full evaluations to target, ratio [bootstrap 95%] "
+              "| one-sided Mann-Whitney p (fewer) | censored runs: proposer, baseline |")
+        print("|---|---|---|---|")
+        for proposer, first in scored.items():
+            if proposer != args.baseline:
+                print(f"| {proposer} | {compare(first, scored[args.baseline], bench.budget).row()} |")
+    if args.profile:
+        for proposer, (timers, total) in profiles.items():
+            seconds = dict(timers.seconds)
+            startup = seconds.pop(STARTUP, 0.0)
+            outside = f" (+ {startup:.1f} s of env subprocess start-up, not in the wall time)" if startup else ""
+            title = f"Profile, {name}, {proposer}, {args.seeds} runs on {args.workers} worker(s){outside}"
+            print_phases(title, seconds, total)
+    print()
+
+
+def main() -> None:
+    args = parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(1)
     startup = PhaseTimers()
     pair = RayPair(startup) if args.workers == 2 and set(args.proposers) - {"rl"} else None
     if startup.seconds:
         print("one-off start-up: " + ", ".join(f"{k} {v:.1f} s" for k, v in startup.seconds.items()) + "\n")
-
     for name in args.tasks:
         bench = BENCHMARKS[name]
-        if args.budget is not None:
-            bench = dataclasses.replace(bench, budget=args.budget)
-        sign = {"fidelity": ">", "energy_error": "<=", "val_accuracy": ">="}[bench.metric]
-        print(f"### {name}: {bench.task}, target {bench.metric} {sign} {bench.target:g}, budget {bench.budget} "
-              f"evaluations, seeds {seeds[0]}-{seeds[-1]}, {args.workers} worker(s)"
-              f"{f', PPO overrides {ppo}' if ppo else ''}\n")
-        print("| proposer | success | evaluations to target: median over all seeds (range; – = not reached) "
-              f"| per seed | best {bench.metric} at the budget: median (range) | wall s per run: median (range) "
-              "| scored steps to target: median (range) | distinct circuits to target: median (range) |")
-        print("|---|---|---|---|---|---|---|---|")
-        profiles: dict[str, tuple[PhaseTimers, float]] = {}
-        for proposer in args.proposers:
-            timers, runs, walls = PhaseTimers(), [], []
-            profiler = cProfile.Profile() if args.profile and args.workers == 1 else None
-            for seed in seeds:
-                if profiler:
-                    profiler.enable()
-                outcome, wall = one_run(bench, proposer, seed, args.workers, pair, ppo, timers)
-                if profiler:
-                    profiler.disable()
-                runs.append(outcome)
-                walls.append(wall)
-            profiles[proposer] = (timers, sum(walls))
-            # a seed that never reached the target counts as more than the budget
-            reached, scored, circuits = ([math.inf if r["first_success"] is None else r["first_success"][unit]
-                                          for r in runs] for unit in ("steps", "scored", "circuits"))
-            bests = [r["best"] for r in runs if r["best"] is not None]
-            fmt = ".2e" if bench.metric == "energy_error" else ".3f"
-            per_seed = ", ".join("–" if math.isinf(v) else str(v) for v in reached)
-            successes = f"{sum(map(math.isfinite, reached))}/{len(runs)}"
-            print(f"| {proposer} | {successes} | {spread(reached, 'g')} | {per_seed} | {spread(bests, fmt)} | "
-                  f"{spread(walls, '.1f')} | {spread(scored, 'g')} | {spread(circuits, 'g')} |", flush=True)
-            if profiler:
-                stats = pstats.Stats(profiler)
-                stats.sort_stats("tottime")
-                print(f"\ncProfile, {name}, {proposer}: functions by own time")
-                stats.print_stats(8)
-        if args.profile:
-            for proposer, (timers, total) in profiles.items():
-                seconds = dict(timers.seconds)
-                startup = seconds.pop(STARTUP, 0.0)
-                outside = f" (+ {startup:.1f} s of env subprocess start-up, not in the wall time)" if startup else ""
-                title = f"Profile, {name}, {proposer}, {args.seeds} runs on {args.workers} worker(s){outside}"
-                print_phases(title, seconds, total)
-        print()
+        if bench.task["name"] not in TASK_NAMES:
+            print(f"### {name}: skipped: task {bench.task['name']!r} is not known to this qnas "
+                  f"(known: {', '.join(TASK_NAMES)}); it comes with issue 20, point 1\n", flush=True)
+            continue
+        budget = args.budget or (bench.quick_budget if args.quick else bench.budget)
+        run_task(name, dataclasses.replace(bench, budget=budget), args, pair)
 
 
 if __name__ == "__main__":

@@ -187,9 +187,9 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
             raise QnasError(f"action = {action!r} is not an integer in [0, {self.action_space.n - 1}].")
         index = int(action)
         chosen = self.actions[index]
+        invalid = not self.action_masks()[index]  # the mask the agent saw, before this step counts
         self._steps += 1
         previous = self._metrics["score"]
-        invalid = not self.action_masks()[index]
         reward, terminated = 0.0, False
         if invalid:
             reward = -self.invalid_cost

@@ -171,7 +171,8 @@ def test_masks_follow_the_rules_and_masked_actions_are_refused():
 
     observation, reward, terminated, truncated, info = act(env, "RZ(0.785)0")
     assert not info["invalid_action"] and info["n_gates"] == 3
-    act(env, "RZ(0.785)0")  # the 4th step reaches the limit: truncated
+    observation, reward, terminated, truncated, info = act(env, "RZ(0.785)0")  # the 4th step reaches the limit
+    assert truncated and not info["invalid_action"] and info["n_gates"] == 4  # the mask allowed it: placed
     assert env.action_masks().tolist() == [False] * stop + [True]
 
     env.reset(seed=0)

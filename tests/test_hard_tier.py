@@ -1,0 +1,159 @@
+"""benchmarks/search_efficiency.py's hard tier (issue 20, points 3-7): its tasks, the masked random
+proposer, the three cost units, the pruned CNOT count, and a tiny end-to-end report."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+BENCHMARKS_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture()
+def efficiency(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS_DIR))
+    import search_efficiency
+
+    return search_efficiency
+
+
+class Refusals(gym.Wrapper):
+    """Counts the steps the environment refused."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self.refused = 0
+
+    def step(self, action):
+        out = self.env.step(action)
+        self.refused += out[4]["invalid_action"]
+        return out
+
+
+def test_every_hard_task_states_its_action_set_target_budget_and_quick_budget(efficiency) -> None:
+    assert set(efficiency.HARD) == {"lih6", "lih4_2.2", "lih4_3.4", "beh2", "tfim8", "ghz5"}
+    for bench in efficiency.HARD.values():
+        assert bench.env["gate_set"] in ("blocks", "space", "qas-gym")
+        assert 0 < bench.quick_budget < bench.budget and bench.target > 0
+    assert efficiency.HARD["ghz5"].env["gate_set"] == "qas-gym"
+    assert efficiency.HARD["lih4_3.4"].env == efficiency.SINGLE_RY_CNOT
+    beh2 = efficiency.HARD["beh2"].task
+    assert 2 * beh2["active_orbitals"] == 6 and beh2["active_electrons"] == 4  # 6 qubits
+
+
+def test_the_tfim8_target_is_a_relative_error_of_1e_3(efficiency) -> None:
+    from qnas.tasks import make_task
+
+    exact = make_task(efficiency.HARD["tfim8"].task).exact_energy
+    assert efficiency.TFIM8_EXACT == pytest.approx(exact, abs=1e-9)
+    assert efficiency.HARD["tfim8"].target == pytest.approx(1e-3 * abs(exact))
+
+
+def test_masked_random_never_draws_an_illegal_action(efficiency) -> None:
+    bench = dataclasses.replace(efficiency.BENCHMARKS["ghz3"], budget=300)
+    refusals = Refusals(bench.make_env())
+    env = efficiency.Tally(refusals, bench)
+    efficiency.play_masked_random(env, seed=0, evaluations=bench.budget, timers=efficiency.PhaseTimers())
+    assert env.evaluations == 300 and refusals.refused == 0
+
+
+def test_masked_random_replays_exactly_from_its_seed(efficiency) -> None:
+    bench = dataclasses.replace(efficiency.BENCHMARKS["ghz3"], budget=100)
+    outcomes = [efficiency.run_masked(bench, 3, efficiency.PhaseTimers()) for _ in range(2)]
+    for outcome in outcomes:
+        outcome.pop("env_seconds")
+        if outcome["first_success"]:
+            outcome["first_success"].pop("seconds")
+    assert outcomes[0] == outcomes[1]
+
+
+def test_tally_counts_probes_and_keeps_the_leanest_circuit_at_the_target(efficiency) -> None:
+    bench = dataclasses.replace(efficiency.BENCHMARKS["bell"], budget=20)
+    env = efficiency.Tally(bench.make_env(), bench)
+    labels = [action.label for action in env.unwrapped.actions]
+    env.count_probes(4)
+    for seed, episode in enumerate([("Z0", "H0", "CNOT0,1"), ("H0", "CNOT0,1")]):
+        env.reset(seed=seed)
+        for label in episode:
+            env.step(labels.index(label))
+    assert env.first_success["probes"] == 4 and env.first_success["seconds"] > 0
+    n_two_qubit, n_gates, actions = env.best_circuit
+    assert (n_two_qubit, n_gates) == (1, 2) and [labels[a] for a in actions] == ["H0", "CNOT0,1"]
+    assert env.outcome()["scored"] == 5 and env.outcome()["probes"] == 4
+
+
+def test_pruning_drops_the_gates_that_do_nothing(efficiency) -> None:
+    bench = efficiency.BENCHMARKS["ghz3"]
+    labels = [action.label for action in bench.make_env().unwrapped.actions]
+    # H0 CNOT0,1 CNOT1,2 prepares GHZ-3; CNOT0,2 CNOT0,2 around X1 X1 cancel in pairs
+    circuit = tuple(labels.index(g) for g in ("H0", "X1", "CNOT0,1", "X1", "CNOT0,2"))
+    assert efficiency.pruned_two_qubit(bench, circuit, seed=0) == 2
+
+
+def test_a_tiny_report_has_every_cost_column_and_the_statistics(efficiency, monkeypatch, capsys) -> None:
+    argv = ["search_efficiency.py", "--tasks", "lih4_2.2", "--proposers", "random", "masked", "--seeds", "2",
+            "--budget", "12"]
+    monkeypatch.setattr(sys, "argv", argv)
+    efficiency.main()
+    out = capsys.readouterr().out
+    costs, comparisons = out.split("proposer vs random")
+    rows = {line.split("|")[1].strip(): line for line in costs.splitlines() if line.startswith("| ")}
+    assert "budget 12 evaluations" in out and "'gate_set': 'space'" in out
+    for proposer in ("random", "masked"):
+        cells = rows[proposer].split("|")[1:-1]
+        assert len(cells) == 10 and cells[1].strip().endswith("/2")
+        assert cells[5].strip().endswith("; 0 (0 to 0)")  # cheap probes at the budget: none for today's proposers
+    masked = next(line for line in comparisons.splitlines() if line.startswith("| masked |"))
+    ratio, p_value, censored = (cell.strip() for cell in masked.split("|")[2:5])
+    assert "[" in ratio and 0.0 <= float(p_value) <= 1.0 and censored.count("/2") == 2
+
+
+def test_seeds_side_by_side_count_what_they_count_one_after_the_other(efficiency, monkeypatch, capsys) -> None:
+    def rows(jobs: str) -> dict[str, list[str]]:
+        argv = ["search_efficiency.py", "--tasks", "ghz3", "--proposers", "random", "masked", "--seeds", "2",
+                "--budget", "60", "--jobs", jobs]
+        monkeypatch.setattr(sys, "argv", argv)
+        efficiency.main()
+        costs = capsys.readouterr().out.split("proposer vs random")[0]
+        table = [line.split("|")[1:-1] for line in costs.splitlines() if line.startswith("| ") and line.endswith("|")]
+        return {cells[0]: cells[1:6] + cells[8:] for cells in table[1:]}  # the runs' rows, all but the wall seconds
+
+    assert rows("2") == rows("1")
+
+
+def test_a_task_this_qnas_does_not_know_is_skipped_with_the_reason(efficiency, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(efficiency, "TASK_NAMES", tuple(n for n in efficiency.TASK_NAMES if n != "molecule"))
+    monkeypatch.setattr(sys, "argv", ["search_efficiency.py", "--tasks", "beh2", "--quick"])
+    efficiency.main()
+    assert "### beh2: skipped: task 'molecule' is not known to this qnas" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [(["--workers", "2", "--proposers", "masked"], "masked proposer runs on one worker"),
+     (["--jobs", "2", "--profile"], "--jobs 2 must be at least 1, and 1 with --workers 2 or --profile")],
+)
+def test_flags_that_cannot_go_together_are_refused(efficiency, monkeypatch, capsys, flags, message) -> None:
+    monkeypatch.setattr(sys, "argv", ["search_efficiency.py", *flags])
+    with pytest.raises(SystemExit) as exit_code:
+        efficiency.parse_args()
+    assert exit_code.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.slow  # every hard task and proposer, 1 seed, the quick budgets: a few minutes
+def test_the_quick_hard_tier_prints_a_table_and_comparisons_per_task(tmp_path: Path) -> None:
+    script = str(BENCHMARKS_DIR / "search_efficiency.py")
+    command = [sys.executable, script, "--tier", "hard", "--quick", "--seeds", "1"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=900, check=True).stdout
+    for name in ("lih6", "lih4_2.2", "lih4_3.4", "tfim8", "ghz5"):
+        assert f"### {name}:" in out and f"| {name}: proposer vs random |" in out
+    assert "### beh2:" in out
+    assert np.sum([line.startswith("| rl |") for line in out.splitlines()]) >= 5
