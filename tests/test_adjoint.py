@@ -10,10 +10,9 @@ import pytest
 import torch
 
 from qnas.adjoint import AdjointCircuit, Observable
-from qnas.circuits import GATE_OPS
 from qnas.errors import QnasError
 from qnas.spec import GATES, TWO_QUBIT_GATES, GateSpec
-from tests.test_statevector import random_circuit, random_hermitian, random_state
+from tests.test_statevector import pennylane_circuit, random_circuit, random_hermitian, random_state
 
 TOL = 1e-8
 
@@ -38,24 +37,6 @@ def random_pauli_hamiltonian(n_qubits: int, seed: int, terms: int = 12) -> qml.H
         factors = [paulis[p](wire) for wire, p in enumerate(word) if p != "I"] or [qml.Identity(0)]
         ops.append(qml.prod(*factors) if len(factors) > 1 else factors[0])
     return qml.Hamiltonian(rng.normal(size=terms), ops)
-
-
-def pennylane_circuit(gates: list[GateSpec], n_qubits: int, bits: tuple[int, ...], measure):
-    @qml.qnode(qml.device("default.qubit", wires=n_qubits), interface="torch", diff_method="backprop")
-    def circuit(weights):
-        qml.BasisState(np.array(bits), wires=range(n_qubits))
-        k = 0
-        for gate in gates:
-            if gate.trainable:
-                GATE_OPS[gate.name](weights[k], wires=list(gate.wires))
-                k += 1
-            elif gate.angle is not None:
-                GATE_OPS[gate.name](gate.angle, wires=list(gate.wires))
-            else:
-                GATE_OPS[gate.name](wires=list(gate.wires))
-        return measure()
-
-    return circuit
 
 
 def observables(kind: str, n_qubits: int, seed: int) -> tuple[Observable, object]:

@@ -32,7 +32,10 @@ def random_circuit(n_qubits: int, seed: int, repeats: int = 2) -> list[GateSpec]
     return [gates[i] for i in rng.permutation(len(gates))]
 
 
-def pennylane_state(gates: list[GateSpec], n_qubits: int, angles: torch.Tensor, bits: tuple[int, ...]) -> torch.Tensor:
+def pennylane_circuit(gates: list[GateSpec], n_qubits: int, bits: tuple[int, ...], measure):
+    """The gates as a PennyLane QNode on default.qubit from basis state `bits`, returning `measure()`;
+    it takes the trainable angles in order."""
+
     @qml.qnode(qml.device("default.qubit", wires=n_qubits), interface="torch", diff_method="backprop")
     def circuit(weights):
         qml.BasisState(np.array(bits), wires=range(n_qubits))
@@ -45,9 +48,13 @@ def pennylane_state(gates: list[GateSpec], n_qubits: int, angles: torch.Tensor, 
                 GATE_OPS[gate.name](gate.angle, wires=list(gate.wires))
             else:
                 GATE_OPS[gate.name](wires=list(gate.wires))
-        return qml.state()
+        return measure()
 
-    return circuit(angles)
+    return circuit
+
+
+def pennylane_state(gates: list[GateSpec], n_qubits: int, angles: torch.Tensor, bits: tuple[int, ...]) -> torch.Tensor:
+    return pennylane_circuit(gates, n_qubits, bits, qml.state)(angles)
 
 
 def random_hermitian(dim: int, seed: int) -> torch.Tensor:

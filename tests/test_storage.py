@@ -104,19 +104,27 @@ def _postgres(action: str) -> None:
     subprocess.run(as_owner, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
 
 
+def _driver_holding_trial_1(
+    tmp_path: Path, wide_space: str, study: str, env: dict[str, str] | None = None
+) -> tuple[ControlledJobs, subprocess.Popen]:
+    """A 4-trial search on the test server (`tests.controlled_search`) whose trial 1 waits to be released."""
+    jobs = ControlledJobs(str(tmp_path), hold=(1,))
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "tests.controlled_search", jobs.folder, "1", "--space", wide_space, "--task", "moons",
+         "--task-arg", "n_samples=120", "--workers", "0", "--trials", "4", "--storage", POSTGRES, "--study", study,
+         "--artifacts", str(tmp_path / "artifacts")],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
+    )
+    return jobs, driver
+
+
 @needs_postgres
 @pytest.mark.skipif(not os.environ.get("QNAS_TEST_POSTGRES_CTL"), reason="needs QNAS_TEST_POSTGRES_CTL to restart it")
 def test_a_database_restart_mid_search_loses_no_result(tmp_path: Path, wide_space: str) -> None:
     """The server goes down while trial 1 runs, and trial 1's result is written while it is down:
     the driver retries until the server is back, and every trial finishes."""
     study = f"restart-{uuid.uuid4().hex[:8]}"
-    jobs = ControlledJobs(str(tmp_path), hold=(1,))
-    driver = subprocess.Popen(
-        [sys.executable, "-m", "tests.controlled_search", jobs.folder, "1", "--space", wide_space, "--task", "moons",
-         "--task-arg", "n_samples=120", "--workers", "0", "--trials", "4", "--storage", POSTGRES, "--study", study,
-         "--artifacts", str(tmp_path / "artifacts")],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
+    jobs, driver = _driver_holding_trial_1(tmp_path, wide_space, study)
     try:
         jobs.wait_started(1, driver)
         _postgres("stop")
@@ -139,14 +147,7 @@ def test_a_database_down_past_the_retries_ends_the_search_with_one_line(tmp_path
     """The server stays down while trial 1's result is written: after the retries (1 s here) the
     driver exits 2 with one error line that says how to continue; trial 0 stays in the study."""
     study = f"down-{uuid.uuid4().hex[:8]}"
-    jobs = ControlledJobs(str(tmp_path), hold=(1,))
-    driver = subprocess.Popen(
-        [sys.executable, "-m", "tests.controlled_search", jobs.folder, "1", "--space", wide_space, "--task", "moons",
-         "--task-arg", "n_samples=120", "--workers", "0", "--trials", "4", "--storage", POSTGRES, "--study", study,
-         "--artifacts", str(tmp_path / "artifacts")],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "QNAS_TEST_RECONNECT_SECONDS": "1"},
-    )
+    jobs, driver = _driver_holding_trial_1(tmp_path, wide_space, study, {"QNAS_TEST_RECONNECT_SECONDS": "1"})
     try:
         jobs.wait_started(1, driver)
         _postgres("stop")
