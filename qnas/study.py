@@ -52,7 +52,10 @@ def find_study(storage: str, name: str) -> optuna.Study | None:
     path = local_file(storage)
     if path is not None and not path.exists():
         return None
-    return load_study(storage, name) if name in list_study_names(storage) else None
+    check_storage_url(storage, must_exist=True)
+    if name not in list_study_names(storage):
+        return None
+    return optuna.load_study(study_name=name, storage=open_storage(storage))
 
 
 def open_study(
