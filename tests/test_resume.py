@@ -200,3 +200,10 @@ def test_a_worker_whose_copy_of_the_data_differs_fails_the_trial(tmp_path: Path)
     result = run_job(job, TaskCache(), None)
     assert result.status == "failed"
     assert f"SHA-256 {task.data_sha256[:12]}, not the study's 000000000000" in result.error
+
+
+def test_resume_of_a_study_no_search_wrote_names_it_and_the_fix(storage: str) -> None:
+    optuna.create_study(study_name="bare", storage=storage)
+    with pytest.raises(QnasError, match="study 'bare' holds no `qnas search` to resume; start one with `qnas search`"):
+        run_search(SearchConfig(study="bare", storage=storage, resume=True, trials=None, workers=0))
+    assert _study(storage, "bare").trials == []
