@@ -56,15 +56,17 @@ from __future__ import annotations
 import argparse
 import cProfile
 import dataclasses
+import json
 import math
 import multiprocessing
 import operator
 import pstats
 import statistics
+import sys
 import tempfile
 import time
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +74,7 @@ import gymnasium as gym
 import numpy as np
 import optuna
 import torch
+from campaign_records import RunRecords
 from episode_trials import play_trials
 from masked_random import play_masked_random
 from optuna.storages import JournalStorage
@@ -89,7 +92,6 @@ from qnas.envs import CIRCUIT_DESIGN_ID
 from qnas.envs.pruning import PruneOnSuccess
 from qnas.envs.scoring import CHEMICAL_ACCURACY
 from qnas.errors import QnasError
-from qnas.tasks import TASK_NAMES
 
 HAMILTONIANS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "hamiltonians"
 PROPOSERS = ("random", "masked", "tpe", "nsga2", "rl")
@@ -458,6 +460,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=1,
                         help="seeds run side by side in forked processes, one core each (at most the free cores)")
     parser.add_argument("--profile", action="store_true", help="print where the time goes, per task")
+    parser.add_argument("--results", type=Path, metavar="FILE.jsonl",
+                        help="keep each finished run in this file and skip the runs it holds: a campaign "
+                             "stopped half-way resumes where it stopped (1 worker, no --profile)")
     args = parser.parse_args()
     if args.seeds is None:
         args.seeds = QUICK_SEEDS if args.quick else 5
@@ -469,6 +474,9 @@ def parse_args() -> argparse.Namespace:
         parser.error(f"--first-seed {args.first_seed} must be 0 or more (seeds are unsigned)")
     if args.jobs < 1 or (args.jobs > 1 and (args.workers > 1 or args.profile)):
         parser.error(f"--jobs {args.jobs} must be at least 1, and 1 with --workers 2 or --profile (they time one run)")
+    if args.results and (args.workers > 1 or args.profile):
+        parser.error("--results keeps runs on 1 worker without --profile (the runs a campaign compares); "
+                     "drop --workers 2 / --profile, or --results")
     if args.workers == 2 and "masked" in args.proposers:
         parser.error("the masked proposer runs on one worker; drop it from --proposers with --workers 2")
     unbudgeted = [task for task in args.tasks if not BENCHMARKS[task].quick_budget]
@@ -490,17 +498,24 @@ def leanest_two_qubit(bench: Benchmark, outcome: dict[str, Any], seed: int) -> i
     return outcome["best_circuit"][0] if pruned is None else pruned
 
 
-def seed_run(
-    bench: Benchmark, proposer: str, seed: int, ppo: dict[str, Any]
-) -> tuple[dict[str, Any], float, int | None]:
-    """One seed on one worker in a `--jobs` child: (outcome, wall seconds, pruned CNOTs)."""
+def seed_run(bench: Benchmark, proposer: str, seed: int, ppo: dict[str, Any]) -> dict[str, Any]:
+    """One seed on one worker (in a `--jobs` child too): its outcome, wall seconds and pruned CNOTs,
+    as JSON types (what a campaign file holds)."""
     outcome, wall = one_run(bench, proposer, seed, 1, None, ppo, PhaseTimers())
-    return outcome, wall, leanest_two_qubit(bench, outcome, seed)
+    return as_json({"outcome": outcome, "wall": wall, "cnots": leanest_two_qubit(bench, outcome, seed)})
 
 
-def proposer_row(bench: Benchmark, proposer: str, runs: list[dict[str, Any]], walls: list[float],
-                 cnots: list[int]) -> str:
-    """One proposer's row of the cost table; see `main` for the columns."""
+def as_json(result: dict[str, Any]) -> dict[str, Any]:
+    """`result` as it reads back from a campaign file (tuples become lists), so fresh and resumed
+    runs make the same table."""
+    return json.loads(json.dumps(result))
+
+
+def proposer_row(bench: Benchmark, proposer: str, results: list[dict[str, Any]]) -> str:
+    """One proposer's row of the cost table (`seed_run`'s results, one per seed); see `run_task`."""
+    runs = [result["outcome"] for result in results]
+    walls = [result["wall"] for result in results]
+    cnots = [result["cnots"] for result in results if result["cnots"] is not None]
     def at_target(unit: str) -> list[float]:
         return [math.inf if r["first_success"] is None else r["first_success"][unit] for r in runs]
 
@@ -516,9 +531,79 @@ def proposer_row(bench: Benchmark, proposer: str, runs: list[dict[str, Any]], wa
             f"{spread(bests, fmt)} | {spread(cnots, 'g') if cnots else '–'} |")
 
 
-def run_task(name: str, bench: Benchmark, args: argparse.Namespace, pair: RayPair | None) -> None:
-    """Every proposer on one task: the cost table, the comparison table, and profiles if asked."""
+def progress(name: str, proposer: str, seed: int, result: dict[str, Any], done: int, total: int) -> None:
+    """One line on stderr per finished run: a campaign runs for hours."""
+    first = result["outcome"]["first_success"]
+    reached = f"reached after {first['scored']} full evaluations" if first else "not reached"
+    print(f"[{done}/{total}] {name} {proposer} seed {seed}: {reached}, {result['wall']:.0f} s", file=sys.stderr, flush=True)
+
+
+def run_missing(name: str, bench: Benchmark, args: argparse.Namespace, missing: list[tuple[str, int]],
+                records: RunRecords | None) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """`seed_run` for each (proposer, seed) of `missing`, `--jobs` side by side in forked processes
+    (they inherit this process' imports), each appended to `records` as it finishes."""
+    def finished(proposer: str, seed: int, result: dict[str, Any], done: int) -> tuple[str, int, dict[str, Any]]:
+        if records is not None:
+            records.add(name, dataclasses.asdict(bench), args.ppo, proposer, seed, result)
+        progress(name, proposer, seed, result, done, len(missing))
+        return proposer, seed, result
+
+    if args.jobs == 1:
+        for done, (proposer, seed) in enumerate(missing, 1):
+            yield finished(proposer, seed, seed_run(bench, proposer, seed, args.ppo), done)
+        return
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = {pool.submit(seed_run, bench, proposer, seed, args.ppo): (proposer, seed) for proposer, seed in missing}
+        for done, future in enumerate(as_completed(futures), 1):
+            yield finished(*futures[future], future.result(), done)
+
+
+def profiled_runs(name: str, bench: Benchmark, args: argparse.Namespace, pair: RayPair | None,
+                  seeds: range) -> dict[str, tuple[PhaseTimers, list[dict[str, Any]]]]:
+    """Every proposer's runs one after the other (`--workers 2` or `--profile`): the phase timers
+    and the results per proposer, cProfile's top functions printed with `--profile` on 1 worker."""
+    profiles = {}
+    for proposer in args.proposers:
+        timers, results = PhaseTimers(), []
+        profiler = cProfile.Profile() if args.profile and args.workers == 1 else None
+        for seed in seeds:
+            if profiler:
+                profiler.enable()
+            outcome, wall = one_run(bench, proposer, seed, args.workers, pair, args.ppo, timers)
+            if profiler:
+                profiler.disable()
+            results.append(as_json({"outcome": outcome, "wall": wall, "cnots": leanest_two_qubit(bench, outcome, seed)}))
+        profiles[proposer] = (timers, results)
+        if profiler:
+            stats = pstats.Stats(profiler)
+            stats.sort_stats("tottime")
+            print(f"\ncProfile, {name}, {proposer}: functions by own time")
+            stats.print_stats(8)
+    return profiles
+
+
+def run_task(name: str, bench: Benchmark, args: argparse.Namespace, pair: RayPair | None,
+             records: RunRecords | None) -> None:
+    """Every proposer on one task: the cost table, the comparison table, and profiles if asked.
+    Runs that `records` holds under today's definition are not run again."""
     seeds = range(args.first_seed, args.first_seed + args.seeds)
+    if args.workers > 1 or args.profile:
+        profiles = profiled_runs(name, bench, args, pair, seeds)
+        results = {proposer: runs for proposer, (_, runs) in profiles.items()}
+    else:
+        profiles = {}
+        held: dict[tuple[str, int], dict[str, Any]] = {}
+        if records is not None:
+            records.select(name, dataclasses.asdict(bench), args.ppo)
+            held = {(p, s): r["result"] for p in args.proposers for s in seeds if (r := records.get(name, p, s))}
+        # seed by seed, so a campaign stopped half-way leaves every proposer about as many seeds
+        missing = [(p, s) for s in seeds for p in args.proposers if (p, s) not in held]
+        if records is not None:
+            print(f"{name}: {len(held)} runs from {records.path}, {len(missing)} to run"
+                  f"{f', {records.stale} stale (another definition of the task) left out' if records.stale else ''}",
+                  file=sys.stderr, flush=True)
+        held.update({(p, s): result for p, s, result in run_missing(name, bench, args, missing, records)})
+        results = {p: [held[(p, s)] for s in seeds] for p in args.proposers}
     sign = {"fidelity": ">", "energy_error": "<=", "val_accuracy": ">="}[bench.metric]
     print(f"### {name}: {bench.task}, actions {bench.env or 'the space default'}, target {bench.metric} {sign} "
           f"{bench.target:g}, budget {bench.budget} evaluations, seeds {seeds[0]}-{seeds[-1]}, {args.workers} worker(s)"
@@ -528,38 +613,10 @@ def run_task(name: str, bench: Benchmark, args: argparse.Namespace, pair: RayPai
           f"| wall s to target | wall s at the budget | best {bench.metric} at the budget "
           "| CNOTs of the leanest circuit at the target, pruned |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    profiles: dict[str, tuple[PhaseTimers, float]] = {}
-    scored: dict[str, list[float | None]] = {}
     for proposer in args.proposers:
-        timers, runs, walls, cnots = PhaseTimers(), [], [], []
-        profiler = cProfile.Profile() if args.profile and args.workers == 1 else None
-        if args.jobs > 1:
-            # forked: the children inherit this process' imports; one run per core, as with --jobs 1
-            with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-                n = len(seeds)
-                results = list(pool.map(seed_run, [bench] * n, [proposer] * n, seeds, [args.ppo] * n))
-        else:
-            results = []
-            for seed in seeds:
-                if profiler:
-                    profiler.enable()
-                outcome, wall = one_run(bench, proposer, seed, args.workers, pair, args.ppo, timers)
-                if profiler:
-                    profiler.disable()
-                results.append((outcome, wall, leanest_two_qubit(bench, outcome, seed)))
-        for outcome, wall, n_two_qubit in results:
-            runs.append(outcome)
-            walls.append(wall)
-            if n_two_qubit is not None:
-                cnots.append(n_two_qubit)
-        profiles[proposer] = (timers, sum(walls))
-        scored[proposer] = [None if r["first_success"] is None else r["first_success"]["scored"] for r in runs]
-        print(proposer_row(bench, proposer, runs, walls, cnots), flush=True)
-        if profiler:
-            stats = pstats.Stats(profiler)
-            stats.sort_stats("tottime")
-            print(f"\ncProfile, {name}, {proposer}: functions by own time")
-            stats.print_stats(8)
+        print(proposer_row(bench, proposer, results[proposer]), flush=True)
+    scored = {p: [None if r["outcome"]["first_success"] is None else r["outcome"]["first_success"]["scored"]
+                  for r in runs] for p, runs in results.items()}
     if args.baseline in scored and len(scored) > 1:
         print(f"\n| {name}: proposer vs {args.baseline} | median full evaluations to target, ratio [bootstrap 95%] "
               "| one-sided Mann-Whitney p (fewer) | censored runs: proposer, baseline |")
@@ -567,13 +624,12 @@ def run_task(name: str, bench: Benchmark, args: argparse.Namespace, pair: RayPai
         for proposer, first in scored.items():
             if proposer != args.baseline:
                 print(f"| {proposer} | {compare(first, scored[args.baseline], bench.budget).row()} |")
-    if args.profile:
-        for proposer, (timers, total) in profiles.items():
-            seconds = dict(timers.seconds)
-            startup = seconds.pop(STARTUP, 0.0)
-            outside = f" (+ {startup:.1f} s of env subprocess start-up, not in the wall time)" if startup else ""
-            title = f"Profile, {name}, {proposer}, {args.seeds} runs on {args.workers} worker(s){outside}"
-            print_phases(title, seconds, total)
+    for proposer, (timers, runs) in profiles.items():
+        seconds = dict(timers.seconds)
+        startup = seconds.pop(STARTUP, 0.0)
+        outside = f" (+ {startup:.1f} s of env subprocess start-up, not in the wall time)" if startup else ""
+        title = f"Profile, {name}, {proposer}, {args.seeds} runs on {args.workers} worker(s){outside}"
+        print_phases(title, seconds, sum(r["wall"] for r in runs))
     print()
 
 
@@ -585,14 +641,10 @@ def main() -> None:
     pair = RayPair(startup) if args.workers == 2 and set(args.proposers) - {"rl"} else None
     if startup.seconds:
         print("one-off start-up: " + ", ".join(f"{k} {v:.1f} s" for k, v in startup.seconds.items()) + "\n")
+    records = RunRecords(args.results) if args.results else None
     for name in args.tasks:
-        bench = BENCHMARKS[name]
-        if bench.task["name"] not in TASK_NAMES:
-            print(f"### {name}: skipped: task {bench.task['name']!r} is not known to this qnas "
-                  f"(known: {', '.join(TASK_NAMES)}); it comes with issue 20, point 1\n", flush=True)
-            continue
-        budget = args.budget or (bench.quick_budget if args.quick else bench.budget)
-        run_task(name, dataclasses.replace(bench, budget=budget), args, pair)
+        budget = args.budget or (BENCHMARKS[name].quick_budget if args.quick else BENCHMARKS[name].budget)
+        run_task(name, dataclasses.replace(BENCHMARKS[name], budget=budget), args, pair, records)
 
 
 if __name__ == "__main__":

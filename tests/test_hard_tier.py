@@ -128,17 +128,37 @@ def test_seeds_side_by_side_count_what_they_count_one_after_the_other(efficiency
     assert rows("2") == rows("1")
 
 
-def test_a_task_this_qnas_does_not_know_is_skipped_with_the_reason(efficiency, monkeypatch, capsys) -> None:
-    monkeypatch.setattr(efficiency, "TASK_NAMES", tuple(n for n in efficiency.TASK_NAMES if n != "molecule"))
-    monkeypatch.setattr(sys, "argv", ["search_efficiency.py", "--tasks", "beh2", "--quick"])
-    efficiency.main()
-    assert "### beh2: skipped: task 'molecule' is not known to this qnas" in capsys.readouterr().out
+def test_a_campaign_file_keeps_each_run_and_a_rerun_runs_none_again(efficiency, monkeypatch, capsys,
+                                                                     tmp_path) -> None:
+    results = tmp_path / "campaign.jsonl"
+
+    def report(*flags: str) -> tuple[str, str]:
+        argv = ["search_efficiency.py", "--tasks", "ghz3", "--proposers", "random", "masked", "--budget", "30",
+                "--results", str(results), *flags]
+        monkeypatch.setattr(sys, "argv", argv)
+        efficiency.main()
+        captured = capsys.readouterr()
+        return captured.out, captured.err
+
+    first, log = report("--seeds", "2")
+    assert "ghz3: 0 runs from" in log and log.count("] ghz3 ") == 4 and len(results.read_text().splitlines()) == 4
+    again, log = report("--seeds", "2")
+    assert again == first and "ghz3: 4 runs from" in log and "0 to run" in log and "] ghz3 " not in log
+    # a campaign killed while writing leaves a cut line: that run alone is run again
+    lines = results.read_text().splitlines()
+    results.write_text("\n".join(lines[:3]) + "\n" + lines[3][:40])
+    again, log = report("--seeds", "2")
+    assert again == first and "campaign.jsonl:4: not a complete record" in log and log.count("] ghz3 ") == 1
+    # another budget is another benchmark: its runs are not mixed with the first's
+    _, log = report("--seeds", "1", "--budget", "20")
+    assert "ghz3: 0 runs from" in log and "4 stale (another definition of the task) left out" in log
 
 
 @pytest.mark.parametrize(
     ("flags", "message"),
     [(["--workers", "2", "--proposers", "masked"], "masked proposer runs on one worker"),
-     (["--jobs", "2", "--profile"], "--jobs 2 must be at least 1, and 1 with --workers 2 or --profile")],
+     (["--jobs", "2", "--profile"], "--jobs 2 must be at least 1, and 1 with --workers 2 or --profile"),
+     (["--profile", "--results", "r.jsonl"], "--results keeps runs on 1 worker without --profile")],
 )
 def test_flags_that_cannot_go_together_are_refused(efficiency, monkeypatch, capsys, flags, message) -> None:
     monkeypatch.setattr(sys, "argv", ["search_efficiency.py", *flags])
