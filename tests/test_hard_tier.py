@@ -43,7 +43,7 @@ def test_every_hard_task_states_its_action_set_target_budget_and_quick_budget(ef
         assert bench.env["gate_set"] in ("blocks", "space", "qas-gym")
         assert 0 < bench.quick_budget < bench.budget and bench.target > 0
     assert efficiency.HARD["ghz5"].env["gate_set"] == "qas-gym"
-    assert efficiency.HARD["lih4_3.4"].env == efficiency.SINGLE_RY_CNOT
+    assert efficiency.HARD["lih4_3.4"].env == {**efficiency.SINGLE_RY_CNOT, "max_gates": 40}  # the published limit
     beh2 = efficiency.HARD["beh2"].task
     assert 2 * beh2["active_orbitals"] == 6 and beh2["active_electrons"] == 4  # 6 qubits
 
