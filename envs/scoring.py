@@ -22,6 +22,7 @@ from scipy.optimize import minimize
 from qnas.adjoint import AdjointCircuit, Observable
 from qnas.evaluation import make_model_config
 from qnas.models import build_model
+from qnas.pauli_rotations import PauliRotation
 from qnas.spec import CandidateSpec, GateSpec
 from qnas.training import accuracy, train_classifier
 
@@ -125,6 +126,21 @@ class CircuitScorer:
             self.circuit.append(gate)
             if gate.trainable:
                 self.angles = np.append(self.angles, rng.uniform(-NEW_ANGLE_SPREAD, NEW_ANGLE_SPREAD))
+        return self._optimize(rng)
+
+    def add_pauli_rotation(self, rotation: PauliRotation, rng: np.random.Generator) -> dict[str, float]:
+        """Append exp(-i theta P / 2) (one trainable angle, applied as one operation), re-optimize
+        every angle as `add` does, return the metrics."""
+        self.circuit.append_pauli_rotation(rotation.word, rotation.compile())
+        self.angles = np.append(self.angles, rng.uniform(-NEW_ANGLE_SPREAD, NEW_ANGLE_SPREAD))
+        return self._optimize(rng)
+
+    def state(self) -> np.ndarray:
+        """The circuit's state at the current angles."""
+        return self.circuit.state(self.angles)
+
+    def _optimize(self, rng: np.random.Generator) -> dict[str, float]:
+        """Optimize every angle from the warm start and `restarts` random points; keep the best."""
         if self.circuit.n_trainable == 0:
             return self._metrics(self.circuit.value_and_grad(None, self.observable)[0])
 

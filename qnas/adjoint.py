@@ -91,16 +91,41 @@ class _Fixed:
         self.backward = self.forward.adjoint()
 
 
+def pauli_kick(word: str) -> _Action:
+    """K = -iP for a Pauli word P (letters I, X, Y, Z; letter i acts on wire i, the most
+    significant bit first): P|b> = phase(b) |b ^ flips>, so K psi = off * psi[b ^ flips]."""
+    n_qubits = len(word)
+    index = np.arange(2**n_qubits)
+    flips, phase = 0, np.ones(2**n_qubits, dtype=complex)
+    for wire, letter in enumerate(word):
+        shift = n_qubits - 1 - wire
+        bit = (index >> shift) & 1
+        if letter in "XY":
+            flips |= 1 << shift
+        if letter == "Y":
+            phase *= 1j * (1 - 2 * bit)  # Y|0> = i|1>, Y|1> = -i|0>
+        elif letter == "Z":
+            phase *= 1 - 2 * bit
+    if not flips:
+        return _Action(_compact(-1j * phase), None, None)
+    perm = index ^ flips
+    return _Action(None, _compact(-1j * phase[perm]), perm)
+
+
 class _Rotation:
-    """A trainable exp(-i theta G / 2) for G = X, Y or Z on the target (CRZ: on its control-1 half)."""
+    """A trainable exp(-i theta G / 2) for G = X, Y or Z on the target (CRZ: on its control-1 half),
+    or for G a Pauli word on any wires (`word`)."""
 
     trainable = True
 
-    def __init__(self, gate: Gate, n_qubits: int) -> None:
+    def __init__(self, gate: Gate | None, n_qubits: int, word: str | None = None) -> None:
+        self.idle: np.ndarray | None = None
+        if gate is None:
+            self.kick = pauli_kick(word)
+            return
         pauli = FIXED_MATRICES[CONTROLLED.get(gate.name, gate.name)[1]].numpy()
         self.kick = _Action.on_target(-1j * pauli, gate.wires, n_qubits, identity_elsewhere=False)
         """K = -iG, zero where a CRZ's control is 0."""
-        self.idle: np.ndarray | None = None
         if len(gate.wires) == 2:
             index = np.arange(2**n_qubits)
             self.idle = (((index >> (n_qubits - 1 - gate.wires[0])) & 1) == 0).astype(float)
@@ -175,6 +200,19 @@ class AdjointCircuit:
             self._ops.append(_Fixed(gate, self.n_qubits))
         else:
             self._start = _Fixed(gate, self.n_qubits).forward(self._start)
+
+    def append_pauli_rotation(self, word: str, gates: Sequence[Gate]) -> None:
+        """Add exp(-i theta P / 2) for the Pauli word `word` (one letter per wire) as one trainable
+        operation, whatever its weight: `gates` is its compiled form (`qnas.pauli_rotations`),
+        kept in `self.gates` for the circuit's spec; it is applied as one vector operation."""
+        if len(word) != self.n_qubits or set(word) - set("IXYZ"):
+            raise QnasError(
+                f"Pauli word {word!r} must have one letter I, X, Y or Z per qubit ({self.n_qubits}), wire 0 first."
+            )
+        check_gates(gates, self.n_qubits)
+        self.gates.extend(gates)
+        self._ops.append(_Rotation(None, self.n_qubits, word))
+        self.n_trainable += 1
 
     def state(self, angles: Sequence[float] | np.ndarray | None = None) -> np.ndarray:
         """The complex (2**n,) state for one angle per trainable gate, in order."""
