@@ -16,7 +16,10 @@ tasks: its angles re-optimized; classification: the layer stack trained for the 
 - masked: each action uniform among the legal ones (`masked_random.py`): random search that,
   like MaskablePPO, never spends a step on an action the env refuses;
 - rl: MaskablePPO (sb3-contrib, `qnas.agents.rl_agent`'s PPO settings, shorter rollouts for small
-  budgets) learning for the whole budget; every training step counts.
+  budgets) learning for the whole budget; every training step counts;
+- adapt (Pauli-rotation tasks only, the `pauli` tier: `gate_set="pauli"`): `qnas.agents.adapt`'s
+  gradient screen picks each action, greedy in the first episode, then among the 3 largest
+  gradients; every screened operator is charged as a cheap probe (issue 21).
 
 Counts (`--workers 1`, the default): each run is one process, one thread; sequential, or with
 `--jobs N` N seeds side by side in forked processes (one core each: N at most the free cores).
@@ -86,6 +89,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
 from qnas.agents import make_sampler
+from qnas.agents.adapt import AdaptScreen
 from qnas.agents.rl_agent import DEFAULT_PPO
 from qnas.cli import parse_task_args
 from qnas.envs import CIRCUIT_DESIGN_ID
@@ -94,7 +98,9 @@ from qnas.envs.scoring import CHEMICAL_ACCURACY
 from qnas.errors import QnasError
 
 HAMILTONIANS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "hamiltonians"
-PROPOSERS = ("random", "masked", "tpe", "nsga2", "rl")
+PROPOSERS = ("random", "masked", "tpe", "nsga2", "rl", "adapt")
+ONE_WORKER = ("masked", "adapt")
+"""Proposers that run on one worker only (`--workers 2` compares samplers and RL on two)."""
 METRICS: dict[str, tuple[Callable[[float, float], bool], Callable[..., float]]] = {
     "fidelity": (operator.gt, max),
     "energy_error": (operator.le, min),
@@ -188,8 +194,16 @@ HARD = {
     ),
     "ghz5": Benchmark({"name": "ghz", "n": 5}, QAS_GYM, "fidelity", 0.95, 10000, 1000),
 }
-TIERS = {"easy": EASY, "hard": HARD}
-BENCHMARKS = {**EASY, **HARD}
+PAULI = {
+    f"{name}_pauli": dataclasses.replace(bench, env={"gate_set": "pauli", "max_gates": bench.env["max_gates"]})
+    for name, bench in HARD.items()
+    if bench.metric == "energy_error"
+}
+"""The hard tier's ground-state tasks over Pauli rotations (the `all` pool of `qnas.pauli_rotations`,
+each action one rotation exp(-i theta P / 2)), with the same gate limits, targets and budgets:
+where a screening proposer (adapt) is compared with the others on its own action set (issue 21)."""
+TIERS = {"easy": EASY, "hard": HARD, "pauli": PAULI}
+BENCHMARKS = {**EASY, **HARD, **PAULI}
 QUICK_SEEDS = 2
 PRUNE_REPLAY_STEPS = 300
 """Replay steps the best circuit's pruning may spend (after the run, not charged to its budget)."""
@@ -339,6 +353,27 @@ def run_masked(bench: Benchmark, seed: int, timers: PhaseTimers) -> dict[str, An
     return env.outcome()
 
 
+def run_adapt(bench: Benchmark, seed: int, timers: PhaseTimers) -> dict[str, Any]:
+    """ADAPT's screen choosing every action until the budget is spent: the first episode greedy,
+    later ones drawing among the beam (seeded); each screen's operators are charged as probes."""
+    env = Tally(bench.make_env(), bench)
+    screen = AdaptScreen(env)
+    rng = np.random.default_rng(seed)
+    episode = 0
+    while env.evaluations < bench.budget:
+        env.reset(seed=seed * 1_000_003 + episode)
+        done = False
+        while not done and env.evaluations < bench.budget:
+            mark, probes = time.perf_counter(), screen.probes
+            action = screen.choose(None if episode == 0 else rng)
+            env.count_probes(screen.probes - probes)
+            timers.add("proposer: screen", mark)
+            _, _, terminated, truncated, _ = env.step(action)
+            done = terminated or truncated
+        episode += 1
+    return env.outcome()
+
+
 def run_sampler(bench: Benchmark, sampler: str, seed: int, timers: PhaseTimers) -> dict[str, Any]:
     """One sampler, one process: trials until the budget is spent."""
     env = Tally(bench.make_env(), bench)
@@ -415,6 +450,8 @@ def one_run(
         outcomes = run_rl(bench, seed, workers, ppo, timers)
     elif proposer == "masked":
         outcomes = [run_masked(bench, seed, timers)]
+    elif proposer == "adapt":
+        outcomes = [run_adapt(bench, seed, timers)]
     elif pair is not None:
         outcomes = pair.run(bench, proposer, seed, timers)
     else:
@@ -475,7 +512,8 @@ def parse_args() -> argparse.Namespace:
     if args.seeds is None:
         args.seeds = QUICK_SEEDS if args.quick else 5
     args.tasks = args.tasks or list(TIERS[args.tier])
-    args.proposers = args.proposers or [p for p in PROPOSERS if args.workers == 1 or p != "masked"]
+    args.named_proposers = args.proposers is not None
+    args.proposers = args.proposers or [p for p in PROPOSERS if args.workers == 1 or p not in ONE_WORKER]
     if args.seeds < 1 or (args.budget is not None and args.budget < 2):
         parser.error(f"--seeds {args.seeds} must be at least 1 and --budget {args.budget} at least 2 (one step per worker)")
     if args.first_seed < 0:
@@ -485,8 +523,8 @@ def parse_args() -> argparse.Namespace:
     if args.results and (args.workers > 1 or args.profile):
         parser.error("--results keeps runs on 1 worker without --profile (the runs a campaign compares); "
                      "drop --workers 2 / --profile, or --results")
-    if args.workers == 2 and "masked" in args.proposers:
-        parser.error("the masked proposer runs on one worker; drop it from --proposers with --workers 2")
+    if args.workers == 2 and set(args.proposers) & set(ONE_WORKER):
+        parser.error(f"the {'/'.join(ONE_WORKER)} proposers run on one worker; drop them from --proposers with --workers 2")
     unbudgeted = [task for task in args.tasks if not BENCHMARKS[task].quick_budget]
     if args.quick and args.budget is None and unbudgeted:
         parser.error(f"--quick needs --budget for tasks without a quick budget: {unbudgeted}")
@@ -566,12 +604,12 @@ def run_missing(name: str, bench: Benchmark, args: argparse.Namespace, missing: 
             yield finished(*futures[future], future.result(), done)
 
 
-def profiled_runs(name: str, bench: Benchmark, args: argparse.Namespace, pair: RayPair | None,
+def profiled_runs(name: str, bench: Benchmark, args: argparse.Namespace, proposers: list[str], pair: RayPair | None,
                   seeds: range) -> dict[str, tuple[PhaseTimers, list[dict[str, Any]]]]:
     """Every proposer's runs one after the other (`--workers 2` or `--profile`): the phase timers
     and the results per proposer, cProfile's top functions printed with `--profile` on 1 worker."""
     profiles = {}
-    for proposer in args.proposers:
+    for proposer in proposers:
         timers, results = PhaseTimers(), []
         profiler = cProfile.Profile() if args.profile and args.workers == 1 else None
         for seed in seeds:
@@ -595,23 +633,26 @@ def run_task(name: str, bench: Benchmark, args: argparse.Namespace, pair: RayPai
     """Every proposer on one task: the cost table, the comparison table, and profiles if asked.
     Runs that `records` holds under today's definition are not run again."""
     seeds = range(args.first_seed, args.first_seed + args.seeds)
+    proposers = [p for p in args.proposers if p != "adapt" or bench.env.get("gate_set") == "pauli"]
+    if args.named_proposers and len(proposers) < len(args.proposers):
+        print(f"{name}: adapt left out: it screens Pauli rotations (the pauli tier: {name}_pauli)", file=sys.stderr)
     if args.workers > 1 or args.profile:
-        profiles = profiled_runs(name, bench, args, pair, seeds)
+        profiles = profiled_runs(name, bench, args, proposers, pair, seeds)
         results = {proposer: runs for proposer, (_, runs) in profiles.items()}
     else:
         profiles = {}
         held: dict[tuple[str, int], dict[str, Any]] = {}
         if records is not None:
             records.select(name, dataclasses.asdict(bench), args.ppo)
-            held = {(p, s): r["result"] for p in args.proposers for s in seeds if (r := records.get(name, p, s))}
+            held = {(p, s): r["result"] for p in proposers for s in seeds if (r := records.get(name, p, s))}
         # seed by seed, so a campaign stopped half-way leaves every proposer about as many seeds
-        missing = [(p, s) for s in seeds for p in args.proposers if (p, s) not in held]
+        missing = [(p, s) for s in seeds for p in proposers if (p, s) not in held]
         if records is not None:
             print(f"{name}: {len(held)} runs from {records.path}, {len(missing)} to run"
                   f"{f', {records.stale} stale (another definition of the task) left out' if records.stale else ''}",
                   file=sys.stderr, flush=True)
         held.update({(p, s): result for p, s, result in run_missing(name, bench, args, missing, records)})
-        results = {p: [held[(p, s)] for s in seeds] for p in args.proposers}
+        results = {p: [held[(p, s)] for s in seeds] for p in proposers}
     sign = {"fidelity": ">", "energy_error": "<=", "val_accuracy": ">="}[bench.metric]
     print(f"### {name}: {bench.task}, actions {bench.env or 'the space default'}, target {bench.metric} {sign} "
           f"{bench.target:g}, budget {bench.budget} evaluations, seeds {seeds[0]}-{seeds[-1]}, {args.workers} worker(s)"
@@ -621,7 +662,7 @@ def run_task(name: str, bench: Benchmark, args: argparse.Namespace, pair: RayPai
           f"| wall s to target | wall s at the budget | best {bench.metric} at the budget "
           "| CNOTs of the leanest circuit at the target, pruned |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for proposer in args.proposers:
+    for proposer in proposers:
         print(proposer_row(bench, proposer, results[proposer]), flush=True)
     scored = {p: [None if r["outcome"]["first_success"] is None else r["outcome"]["first_success"]["scored"]
                   for r in runs] for p, runs in results.items()}

@@ -21,10 +21,11 @@ from typing import Any
 from optuna.distributions import CategoricalDistribution
 
 from qnas.errors import QnasError, not_allowed
+from qnas.pauli_rotations import PauliRotation
 from qnas.search_spaces import SearchSpace
 from qnas.spec import ROTATION_GATES, GateSpec, LayerSpec
 
-GATE_SETS = ("space", "qas-gym", "blocks")
+GATE_SETS = ("space", "qas-gym", "blocks", "pauli")
 CONNECTIVITIES = ("all", "linear")
 SELF_INVERSE = frozenset({"H", "X", "Y", "Z", "CNOT", "CZ"})
 """Gates that undo themselves: placing one right after an identical one is masked."""
@@ -45,15 +46,28 @@ class Action:
     layer: LayerSpec | None = None
     then: tuple[GateSpec, ...] = ()
     """Gates placed right after `gate`, in one step (a block)."""
+    rotation: PauliRotation | None = None
+    """A Pauli rotation exp(-i theta P / 2), placed as its compiled gates (`gate_set="pauli"`)."""
 
     @property
     def gates(self) -> tuple[GateSpec, ...]:
         """The gates the action places, in order (none for a layer, re-upload or stop)."""
+        if self.rotation is not None:
+            return self.rotation.compile()
         return () if self.gate is None else (self.gate, *self.then)
+
+    @property
+    def n_two_qubit(self) -> int:
+        """Two-qubit gates the action places (an entangling layer counts as one)."""
+        if self.layer is not None:
+            return int(self.two_qubit)
+        return sum(len(gate.wires) == 2 for gate in self.gates)
 
     @property
     def two_qubit(self) -> bool:
         """Whether the action adds entangling gates (charged `two_qubit_cost`)."""
+        if self.rotation is not None:
+            return self.rotation.n_cnots > 0
         if self.gate is not None:
             return len(self.gate.wires) == 2
         return self.layer is not None and self.layer.entangling_gate is not None
@@ -132,6 +146,11 @@ def gate_actions(
                 )
                 actions.append(_gate_action(gate, then))
     return (*actions, STOP)
+
+
+def rotation_actions(pool: Sequence[PauliRotation]) -> tuple[Action, ...]:
+    """One action per Pauli rotation of `pool`, then stop."""
+    return (*(Action("rotation", f"R({rotation.word})", rotation=rotation) for rotation in pool), STOP)
 
 
 def _gate_action(gate: GateSpec, then: tuple[GateSpec, ...] = ()) -> Action:

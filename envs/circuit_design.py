@@ -9,9 +9,12 @@ Actions (`Discrete(n)`, listed with labels in `env.unwrapped.actions`):
   the space's `entangling_gate` choices on every pair `connectivity` allows (ordered pairs, one
   per unordered pair for the symmetric CZ); then stop. `gate_set="blocks"`: the same, but each
   entangling action places a block, the gate followed by every rotation axis on both of its wires
-  (`[CNOT0,1 RY0 RY1]`); a block counts its gates in "n_gates" and one in "n_two_qubit".
+  (`[CNOT0,1 RY0 RY1]`); a block counts its gates in "n_gates" and its CNOT in "n_two_qubit".
   `gate_set="qas-gym"`: X, Y, Z, H and RZ(pi/4) on each wire, CNOT on every allowed ordered
-  pair, then stop (Kuo et al. 2021).
+  pair, then stop (Kuo et al. 2021). `gate_set="pauli"`: one Pauli rotation exp(-i theta P / 2)
+  per operator of `pool` (`qnas.pauli_rotations.POOLS`, default "all"), placed as its compiled
+  gates (a CNOT ladder and one trainable RZ), then stop: the action set of ADAPT-style
+  proposers, which screen it (`qnas.agents.adapt`).
 - classification: one action per layer (rotations, entangler, entangling gate) the space allows;
   "re-upload" (switches on `encoding.reupload`: the data is encoded again before every layer
   after the first) when the space and the base spec's encoding allow it; then stop.
@@ -39,12 +42,14 @@ entangling layer) + `bonus` when the score reaches `threshold`, in the task's ow
 ends the episode. Stop costs nothing. An action that `action_masks()` forbids (stop before the
 first block; the same self-inverse gate H/X/Y/Z/CNOT/CZ on the same wires twice in a row;
 re-uploading before the first layer or twice; anything but stop at the limit) is refused:
-nothing changes, the reward is -`invalid_cost`, and it uses up a step. So an agent without
+nothing changes, the reward is -`invalid_cost`, and it uses up a step. The same Pauli rotation
+twice in a row is masked too: its two angles would act as one. So an agent without
 masks still ends every episode within `max_gates` steps.
 
 The episode terminates at the threshold or on stop, and truncates after `max_gates` steps.
-`info` holds "score", "n_gates" (blocks placed: gates, or layers and re-upload), "n_two_qubit"
-(the entangling ones), "action" (its label), "invalid_action", and the task's metrics
+`info` holds "score", "n_gates" (gates placed, a block's or a Pauli rotation's each counted; or
+layers and re-upload), "n_two_qubit" (two-qubit gates: all of a rotation's CNOT ladder; an
+entangling layer counts one), "action" (its label), "invalid_action", and the task's metrics
 ("fidelity"; "energy", "energy_error" in Ha; "val_accuracy"); on the last step also "spec" (the
 built CandidateSpec as a dict, ready for `qnas.evaluation.evaluate`; absent when nothing was
 placed) and, for gate tasks, "angles" (the optimized trainable angles, in gate order).
@@ -61,10 +66,11 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from qnas.envs.actions import SELF_INVERSE, Action, field_values, gate_actions, layer_actions
+from qnas.envs.actions import SELF_INVERSE, Action, field_values, gate_actions, layer_actions, rotation_actions
 from qnas.envs.scoring import ANGLE_OPTIMIZERS, DEFAULT_THRESHOLDS, CircuitScorer, ClassifierScorer
 from qnas.errors import QnasError, not_allowed
 from qnas.evaluation import check_compatible
+from qnas.pauli_rotations import make_pool
 from qnas.search_spaces import DEFAULT_SPACES, SearchSpace, load_space
 from qnas.spec import MAX_GATES, CandidateSpec, EncodingSpec, LayerSpec, TrainingSpec
 from qnas.tasks import Task, make_task
@@ -113,6 +119,7 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
         angle_optimizer: str = "lbfgs",
         angle_restarts: int = 1,
         train_epochs: int = 2,
+        pool: str | None = None,
         base_spec: CandidateSpec | dict[str, Any] | None = None,
     ) -> None:
         """`task`: a task name, config dict or Task. `space`: a search-space name, path or
@@ -148,7 +155,7 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
             n_qubits = self.task.required_qubits
             default = CandidateSpec(split="quantum_only", n_qubits=n_qubits, encoding=EncodingSpec("none"), training=training)
             self.base_spec = _base_spec(base_spec, default)
-            self.actions = gate_actions(self.space, n_qubits, gate_set, connectivity)
+            self.actions = _gate_level_actions(self.space, self.task, gate_set, connectivity, pool)
             steps = _check_count("angle_steps", angle_steps, 0, 100_000)
             if angle_optimizer not in ANGLE_OPTIMIZERS:
                 raise QnasError(not_allowed("angle_optimizer", angle_optimizer, ANGLE_OPTIMIZERS))
@@ -220,6 +227,8 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
                 mask[index] = bool(self._layers) and not self._reupload
             elif action.kind == "gate" and last is not None and last.gates == action.gates:
                 mask[index] = action.gate.name not in SELF_INVERSE
+            elif action.kind == "rotation":
+                mask[index] = action is not last
             else:
                 mask[index] = True
         return mask
@@ -236,6 +245,8 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
 
     def _apply(self, action: Action) -> dict[str, float]:
         """Add the action's block and return the new metrics."""
+        if action.rotation is not None:
+            return self._circuit.add_pauli_rotation(action.rotation, self.np_random)
         if action.gate is not None:
             return self._circuit.add(action.gates, self.np_random)
         if action.kind == "reupload":
@@ -244,6 +255,14 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
             self._layers.append(action.layer)
         seed = int(self.np_random.integers(2**31))
         return self._classifier.score(self.built_spec(), seed)
+
+    @property
+    def scorer(self) -> CircuitScorer:
+        """The circuit being built, with its optimized angles (gate-level tasks): what a screening
+        proposer (`qnas.agents.adapt`) probes between steps."""
+        if self.task.kind == "classification":
+            raise QnasError("a classification env builds layer stacks, not circuits a screen can probe; use a gate-level task.")
+        return self._circuit
 
     @property
     def placed_actions(self) -> tuple[int, ...]:
@@ -272,7 +291,7 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
         info: dict[str, Any] = {
             **self._metrics,
             "n_gates": sum(len(block.gates) or 1 for block in blocks),
-            "n_two_qubit": sum(block.two_qubit for block in blocks),
+            "n_two_qubit": sum(block.n_two_qubit for block in blocks),
             "action": None if action is None else action.label,
             "invalid_action": invalid,
         }
@@ -281,6 +300,22 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
             if self.task.kind != "classification":
                 info["angles"] = [float(a) for a in self._circuit.angles]
         return info
+
+
+def _gate_level_actions(
+    space: SearchSpace, task: Task, gate_set: str, connectivity: str | Sequence[Sequence[int]], pool: str | None
+) -> tuple[Action, ...]:
+    """The actions of a gate-level task: the space's gates (`gate_actions`), or a pool's Pauli rotations."""
+    if gate_set != "pauli":
+        if pool is not None:
+            raise QnasError(f"pool = {pool!r} applies to gate_set='pauli' only (Pauli rotations); drop pool, or set gate_set='pauli'.")
+        return gate_actions(space, task.required_qubits, gate_set, connectivity)
+    if connectivity != "all":
+        raise QnasError(
+            f"connectivity = {connectivity!r}: gate_set='pauli' compiles each rotation to a CNOT ladder over any "
+            "wires (all-to-all); leave connectivity at 'all', or use gate_set='blocks' on a coupling map."
+        )
+    return rotation_actions(make_pool(pool or "all", task.required_qubits, getattr(task, "reference_state", None)))
 
 
 def _base_spec(base_spec: CandidateSpec | dict[str, Any] | None, default: CandidateSpec) -> CandidateSpec:

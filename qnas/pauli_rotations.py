@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from qnas.errors import QnasError, not_allowed
 from qnas.spec import GateSpec
 
-POOLS = ("qubit-excitations", "minimal", "pairs")
-"""qubit-excitations: the Pauli strings of every single and double excitation under Jordan-Wigner,
+POOLS = ("all", "qubit-excitations", "minimal", "pairs")
+"""all: every operator of the pools below that applies to the task (the default); qubit-excitations: the Pauli strings of every single and double excitation under Jordan-Wigner,
 Z strings dropped (qubit-ADAPT's pool; from the reference state's occupied wires to its empty ones); minimal:
 the 2n - 2 operators {Z_j Y_j+1} and {Y_j} (a minimal complete pool of that paper's kind); pairs:
 every Y_j and every weight-2 word with one Y on a pair of wires (no molecule needed)."""
@@ -76,6 +76,10 @@ def make_pool(
     if n_qubits < 2:
         raise QnasError(f"an operator pool needs at least 2 qubits; the task has {n_qubits}.")
     words: list[str] = []
+    if name == "all":
+        occupied = sum(reference_state or ())
+        names = ["qubit-excitations"] if 0 < occupied < n_qubits else []
+        return tuple(dict.fromkeys(op for pool in [*names, "pairs", "minimal"] for op in make_pool(pool, n_qubits, reference_state)))
     if name == "minimal":
         words = [_word(n_qubits, {j: "Z", j + 1: "Y"}) for j in range(n_qubits - 1)]
         words += [_word(n_qubits, {j: "Y"}) for j in range(1, n_qubits)]

@@ -39,6 +39,7 @@ class Refusals(gym.Wrapper):
 
 def test_every_hard_task_states_its_action_set_target_budget_and_quick_budget(efficiency) -> None:
     assert set(efficiency.HARD) == {"lih6", "lih4_2.2", "lih4_3.4", "beh2", "tfim8", "ghz5"}
+    assert set(efficiency.PAULI) == {f"{name}_pauli" for name in ("lih6", "lih4_2.2", "lih4_3.4", "beh2", "tfim8")}
     for bench in efficiency.HARD.values():
         assert bench.env["gate_set"] in ("blocks", "space", "qas-gym")
         assert 0 < bench.quick_budget < bench.budget and bench.target > 0
@@ -128,6 +129,15 @@ def test_seeds_side_by_side_count_what_they_count_one_after_the_other(efficiency
     assert rows("2") == rows("1")
 
 
+def test_adapt_charges_each_screened_operator_as_a_cheap_probe(efficiency) -> None:
+    bench = dataclasses.replace(efficiency.PAULI["lih6_pauli"], budget=12)
+    outcome = efficiency.run_adapt(bench, seed=0, timers=efficiency.PhaseTimers())
+    pool = len(bench.make_env().unwrapped.actions) - 1
+    first = outcome["first_success"]
+    assert first["scored"] <= 6 and first["probes"] == first["steps"] * pool  # one screen per step
+    assert outcome["probes"] == 12 * pool and outcome["best_circuit"][0] > 0
+
+
 def test_a_campaign_file_keeps_each_run_and_a_rerun_runs_none_again(efficiency, monkeypatch, capsys,
                                                                      tmp_path) -> None:
     results = tmp_path / "campaign.jsonl"
@@ -156,7 +166,7 @@ def test_a_campaign_file_keeps_each_run_and_a_rerun_runs_none_again(efficiency, 
 
 @pytest.mark.parametrize(
     ("flags", "message"),
-    [(["--workers", "2", "--proposers", "masked"], "masked proposer runs on one worker"),
+    [(["--workers", "2", "--proposers", "masked"], "masked/adapt proposers run on one worker"),
      (["--jobs", "2", "--profile"], "--jobs 2 must be at least 1, and 1 with --workers 2 or --profile"),
      (["--profile", "--results", "r.jsonl"], "--results keeps runs on 1 worker without --profile")],
 )

@@ -1,5 +1,5 @@
-"""Pauli rotations (qnas.pauli_rotations), applied as one operation (qnas.adjoint), and the ADAPT
-screen that grows circuits from them (qnas.agents.adapt): the compiled gates equal the matrix
+"""Pauli rotations (qnas.pauli_rotations), applied as one operation (qnas.adjoint), the design
+env's `gate_set="pauli"`, and the ADAPT screen that grows circuits from them (qnas.agents.adapt): the compiled gates equal the matrix
 exponential, values and gradients match PennyLane's PauliRot, and the screen's gradients are the
 circuit's own."""
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pennylane as qml
 import pytest
@@ -15,11 +16,11 @@ import scipy.linalg
 import torch
 
 from qnas.adjoint import AdjointCircuit, Observable
-from qnas.agents.adapt import Adapt
+from qnas.agents.adapt import AdaptScreen
+from qnas.envs import CIRCUIT_DESIGN_ID
 from qnas.envs.scoring import CHEMICAL_ACCURACY
 from qnas.errors import QnasError
 from qnas.pauli_rotations import POOLS, PauliRotation, make_pool
-from qnas.tasks import make_task
 from tests.test_adjoint import random_pauli_hamiltonian
 
 TOL = 1e-10
@@ -105,38 +106,74 @@ def test_pools_hold_distinct_real_rotations_of_the_right_width(name):
     words = [rotation.word for rotation in pool]
     assert len(words) == len(set(words)) > 0 and all(len(word) == 6 for word in words)
     assert all(word.count("Y") % 2 == 1 for word in words)  # odd in Y: real rotations keep real states real
-    assert {"minimal": 10, "pairs": 6 + 15 * 4, "qubit-excitations": 2 * 8 + 6 * 8}[name] == len(pool)
+    sizes = {"minimal": 10, "pairs": 6 + 15 * 4, "qubit-excitations": 2 * 8 + 6 * 8}
+    sizes["all"] = len({r.word for pool in sizes for r in make_pool(pool, 6, (1, 1, 0, 0, 0, 0))})
+    assert sizes[name] == len(pool)
 
 
-def test_the_screen_gives_the_gradient_of_each_operator_appended_at_zero():
-    task = make_task("npz", path=str(LIH6))
-    adapt = Adapt(task, make_pool("qubit-excitations", 6, task.reference_state))
-    adapt.step(np.random.default_rng(0))  # off Hartree-Fock, where most gradients vanish
-    gradients = adapt.screen()
-    scorer = adapt.scorer
+def lih6_env(**kwargs) -> gym.Env:
+    return gym.make(CIRCUIT_DESIGN_ID, task={"name": "npz", "path": str(LIH6)}, gate_set="pauli", **kwargs)
+
+
+def greedy_episode(env: gym.Env, screen: AdaptScreen) -> list[dict]:
+    env.reset(seed=0)
+    infos, done = [], False
+    while not done:
+        *_, terminated, truncated, info = env.step(screen.choose())
+        infos.append(info)
+        done = terminated or truncated
+    return infos
+
+
+def test_the_screen_gives_the_gradient_of_each_rotation_appended_at_zero():
+    env = lih6_env()
+    screen = AdaptScreen(env)
+    env.reset(seed=0)
+    env.step(screen.choose())  # off Hartree-Fock, where most gradients vanish
+    gradients = screen.gradients()
+    scorer, actions = env.unwrapped.scorer, env.unwrapped.actions
+    placed = [actions[i].rotation for i in env.unwrapped.placed_actions]
     for index in np.argsort(-np.abs(gradients))[:5]:
-        rotation = adapt.pool[index]
-        circuit = AdjointCircuit(6, task.reference_state)
-        for step in adapt.steps:
-            circuit.append_pauli_rotation(step.word, PauliRotation(step.word).compile())
-        circuit.append_pauli_rotation(rotation.word, rotation.compile())
+        circuit = AdjointCircuit(6, scorer.initial_bits)
+        for rotation in [*placed, actions[index].rotation]:
+            circuit.append_pauli_rotation(rotation.word, rotation.compile())
         _, grad = circuit.value_and_grad(np.append(scorer.angles, 0.0), scorer.observable)
         assert abs(grad[-1] - gradients[index]) < 1e-10
+    assert screen.probes == 2 * (len(actions) - 1)  # one screen per choose, one here
 
 
-def test_adapt_reaches_chemical_accuracy_on_lih6_in_a_few_operators():
-    task = make_task("npz", path=str(LIH6))
-    adapt = Adapt(task, make_pool("qubit-excitations", 6, task.reference_state))
-    steps = adapt.run(np.random.default_rng(0))
-    assert adapt.reached and steps[-1].energy_error <= CHEMICAL_ACCURACY
-    assert len(steps) <= 6 and all(a.energy_error >= b.energy_error - 1e-9 for a, b in itertools.pairwise(steps))
+def test_greedy_adapt_reaches_chemical_accuracy_on_lih6_in_a_few_rotations():
+    env = lih6_env()
+    infos = greedy_episode(env, AdaptScreen(env))
+    errors = [info["energy_error"] for info in infos]
+    assert errors[-1] <= CHEMICAL_ACCURACY and len(infos) <= 6
+    assert all(a >= b - 1e-9 for a, b in itertools.pairwise(errors))
+    rotations = [env.unwrapped.actions[i].rotation for i in env.unwrapped.placed_actions]
+    assert infos[-1]["n_two_qubit"] == sum(r.n_cnots for r in rotations) > 0 and "spec" in infos[-1]
 
 
-def test_adapt_stops_when_the_screen_sees_nothing_and_refuses_other_task_kinds():
-    task = make_task("npz", path=str(LIH6))
-    adapt = Adapt(task, make_pool("pairs", 6))  # no weight-2 rotation lowers Hartree-Fock's energy
-    assert adapt.run(np.random.default_rng(0)) == [] and not adapt.reached
-    with pytest.raises(QnasError, match="ground-state \\(vqe\\) tasks; task 'bell' is state_prep"):
-        Adapt(make_task("bell"), make_pool("pairs", 2))
-    with pytest.raises(QnasError, match="Pauli words of 6 letters"):
-        Adapt(task, make_pool("pairs", 4))
+def test_a_flat_screen_stops_a_circuit_and_the_beam_varies_episodes():
+    env = lih6_env(pool="pairs")  # no weight-2 rotation moves Hartree-Fock's energy to first order
+    screen = AdaptScreen(env)
+    env.reset(seed=0)
+    assert np.abs(screen.gradients()).max() < screen.gradient_tolerance
+    env.step(screen.choose())  # an empty circuit must place something; then the flat screen stops
+    assert screen.choose() == len(env.unwrapped.actions) - 1
+    draws = set()
+    for seed in range(6):
+        env.reset(seed=seed)
+        draws.add(screen.choose(np.random.default_rng(seed)))
+    assert len(draws) > 1
+
+
+def test_pauli_actions_mask_a_repeated_rotation_and_bad_settings_are_refused():
+    env = lih6_env()
+    env.reset(seed=0)
+    env.step(3)
+    assert not env.unwrapped.action_masks()[3] and env.unwrapped.action_masks()[4]
+    with pytest.raises(QnasError, match="leave connectivity at 'all'"):
+        lih6_env(connectivity="linear")
+    with pytest.raises(QnasError, match="pool = 'pairs' applies to gate_set='pauli' only"):
+        gym.make(CIRCUIT_DESIGN_ID, task="bell", pool="pairs")
+    with pytest.raises(QnasError, match="build the environment with gate_set='pauli'"):
+        AdaptScreen(gym.make(CIRCUIT_DESIGN_ID, task="bell"))
