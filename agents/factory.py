@@ -12,9 +12,10 @@ from qnas.agents.optuna_proposer import OptunaProposer
 from qnas.errors import QnasError, not_allowed
 from qnas.search_spaces import SPACE_NAMES, SearchSpace, load_space
 
-AGENTS = ("optuna", "random", "rl", "hybrid")
+AGENTS = ("optuna", "random", "rl", "hybrid", "adapt")
 """optuna: the study's sampler (--sampler); random: random sampling; rl: a MaskablePPO policy;
-hybrid: rl and the sampler taking turns on one study."""
+hybrid: rl and the sampler taking turns on one study; adapt: circuits grown from the space's
+operator pool by a gradient screen (gate-level tasks)."""
 
 
 def check_agent(name: str) -> str:
@@ -43,6 +44,10 @@ def make_proposer(
     check_agent(agent)
     if agent in ("optuna", "random"):
         return OptunaProposer(study, space, task.required_qubits, "random" if agent == "random" else sampler)
+    if agent == "adapt":
+        from qnas.agents.adapt_proposer import AdaptProposer
+
+        return AdaptProposer(study, task, space, seed)
     from qnas.agents.rl_agent import WEIGHTS_FILE, AgentConfig, load_agent, train_agent
     from qnas.agents.rl_proposer import RLProposer
 

@@ -12,7 +12,7 @@ Actions (`Discrete(n)`, listed with labels in `env.unwrapped.actions`):
   (`[CNOT0,1 RY0 RY1]`); a block counts its gates in "n_gates" and its CNOT in "n_two_qubit".
   `gate_set="qas-gym"`: X, Y, Z, H and RZ(pi/4) on each wire, CNOT on every allowed ordered
   pair, then stop (Kuo et al. 2021). `gate_set="pauli"`: one Pauli rotation exp(-i theta P / 2)
-  per operator of `pool` (`qnas.pauli_rotations.POOLS`, default "all"), placed as its compiled
+  per operator of `pool` (`qnas.pauli_rotations.POOLS`; default: the space's `pool`, else "all"), placed as its compiled
   gates (a CNOT ladder and one trainable RZ), then stop: the action set of ADAPT-style
   proposers, which screen it (`qnas.agents.adapt`).
 - classification: one action per layer (rotations, entangler, entangling gate) the space allows;
@@ -315,7 +315,8 @@ def _gate_level_actions(
             f"connectivity = {connectivity!r}: gate_set='pauli' compiles each rotation to a CNOT ladder over any "
             "wires (all-to-all); leave connectivity at 'all', or use gate_set='blocks' on a coupling map."
         )
-    return rotation_actions(make_pool(pool or "all", task.required_qubits, getattr(task, "reference_state", None)))
+    name = pool or space.pool or "all"
+    return rotation_actions(make_pool(name, task.required_qubits, getattr(task, "reference_state", None)))
 
 
 def _base_spec(base_spec: CandidateSpec | dict[str, Any] | None, default: CandidateSpec) -> CandidateSpec:

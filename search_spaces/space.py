@@ -11,6 +11,8 @@ are errors with a did-you-mean)::
     name: classification            # required; the name --space uses
     description: one line           # optional
     task_kinds: [classification]    # required; subset of classification, vqe, state_prep
+    pool: all                       # optional, gate-level tasks: the Pauli rotations a screening
+                                    # proposer (--agent adapt) grows circuits from (qnas.pauli_rotations)
     fixed:                          # optional; fields every candidate shares
       measurement: expval
     params:                         # optional; drawn in this order
@@ -56,12 +58,13 @@ import yaml
 from optuna.distributions import BaseDistribution, CategoricalDistribution, IntDistribution
 
 from qnas.errors import SearchSpaceError, SpecError, not_allowed
+from qnas.pauli_rotations import POOLS
 from qnas.search_spaces.fields import FIELDS, GLOBAL_FIELDS, LAYER_FIELDS, ZNE_CHOICES
 from qnas.search_spaces.params import Param, parse_param
 from qnas.spec import CalibrationSpec, CandidateSpec, EncodingSpec, LayerSpec, TrainingSpec
 
 TASK_KINDS = ("classification", "vqe", "state_prep")
-TOP_KEYS = ("name", "description", "task_kinds", "fixed", "params", "layer")
+TOP_KEYS = ("name", "description", "task_kinds", "pool", "fixed", "params", "layer")
 LAYER_KEYS = ("per_layer", *LAYER_FIELDS)
 SHAPING_FIELDS = frozenset({"split", "encoding", "reupload", "entangler"})
 """Categorical fields whose values interact in CandidateSpec's cross-field rules."""
@@ -92,6 +95,10 @@ class SearchSpace:
         self.name: str = self._string(data["name"], "name")
         self.description: str = self._string(data.get("description", ""), "description", allow_empty=True)
         self.task_kinds: tuple[str, ...] = self._parse_task_kinds(data["task_kinds"])
+        self.pool: str | None = data.get("pool")
+        """The operator pool of `gate_set="pauli"` (None: the env's default, "all")."""
+        if self.pool is not None and self.pool not in POOLS:
+            self._fail("pool", not_allowed("pool", self.pool, POOLS))
         self.fixed: Mapping[str, Any] = MappingProxyType(self._parse_fixed(data.get("fixed") or {}))
         self.params: tuple[Param, ...] = self._parse_params(data.get("params") or {})
         layer = data.get("layer") or {}

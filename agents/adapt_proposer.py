@@ -1,0 +1,61 @@
+"""`--agent adapt`: proposals grown by ADAPT's screen (`qnas.agents.adapt`), one episode each.
+
+Each proposal is one episode in the design environment over the space's operator pool
+(`gate_set="pauli"`, the space's `pool`): the first greedy, the later ones drawing among the
+beam, so a search gets the greedy circuit first and variations of it after. The circuit is pruned
+at the task's threshold (`EpisodeProposer`), and the trial records `proposer=adapt`, the
+rotations placed (`adapt_actions`), the screening cost (`adapt_probes`: operators screened) and
+the full evaluations the episode spent (`adapt_full_evaluations`, plus `adapt_prune_evaluations`
+for the pruning replay).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import optuna
+
+from qnas.agents.adapt import AdaptScreen
+from qnas.agents.base import Proposal
+from qnas.agents.episode_proposer import EpisodeProposer
+from qnas.envs import CIRCUIT_DESIGN_ID
+from qnas.envs.pruning import PruneOnSuccess
+from qnas.errors import QnasError
+from qnas.search_spaces import SearchSpace
+
+GATE_LEVEL_KINDS = ("vqe", "state_prep")
+
+
+class AdaptProposer(EpisodeProposer):
+    """Grows each proposal with the gradient screen over `space`'s pool for `task`."""
+
+    def __init__(self, study: optuna.Study, task: Any, space: SearchSpace, seed: int = 0) -> None:
+        if task.kind not in GATE_LEVEL_KINDS:
+            raise QnasError(
+                f"--agent adapt grows gate-level circuits ({', '.join(GATE_LEVEL_KINDS)} tasks); task {task.name!r} "
+                f"is {task.kind}. Use --agent optuna (the default) or rl."
+            )
+        super().__init__(study, "adapt", space)
+        self.env = PruneOnSuccess(gym.make(CIRCUIT_DESIGN_ID, task=task, space=space, gate_set="pauli"))
+        self.screen = AdaptScreen(self.env)
+        self._seed = seed
+        self._episodes = 0
+
+    def ask(self) -> Proposal:
+        episode = self._episodes
+        self._episodes += 1
+        rng = None if episode == 0 else np.random.default_rng([self._seed, episode])
+        self.env.reset(seed=self._seed * 100_003 + episode)
+        probes, labels, placed, done = self.screen.probes, [], 0, False
+        info: dict[str, Any] = {}
+        while not done:
+            _, _, terminated, truncated, info = self.env.step(self.screen.choose(rng))
+            labels.append(info["action"])
+            placed += info["action"] != "stop"
+            done = terminated or truncated
+        attrs = {"adapt_actions": labels, "adapt_probes": self.screen.probes - probes, "adapt_full_evaluations": placed}
+        if "pruned" in info:
+            attrs["adapt_prune_evaluations"] = info["pruned"]["evaluations"]
+        return self._propose_episode(info, attrs)
