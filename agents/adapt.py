@@ -48,7 +48,8 @@ class AdaptScreen:
         self.gradient_tolerance = gradient_tolerance
         self.beam = beam
         self.stop = len(actions) - 1
-        self._kicks = [pauli_kick(action.rotation.word) for action in actions[: self.stop]]
+        self._kicks = [[(pauli_kick(word), scale) for word, scale in action.rotation.terms] for action in actions[: self.stop]]
+        """Per action, (K = -iP, scale) per Pauli string: its gradient at 0 sums scale Re <O psi|K psi>."""
         self.probes = 0
         """Operators screened so far: the cheap probes this proposer charged."""
 
@@ -58,7 +59,7 @@ class AdaptScreen:
         psi = scorer.state()
         o_psi = scorer.observable.apply(psi)
         self.probes += len(self._kicks)
-        return np.array([np.vdot(o_psi, kick(psi)).real for kick in self._kicks])
+        return np.array([sum(scale * np.vdot(o_psi, kick(psi)).real for kick, scale in kicks) for kicks in self._kicks])
 
     def choose(self, rng: np.random.Generator | None = None) -> int:
         """The next action: stop when every gradient is under the tolerance and stop is legal;

@@ -21,7 +21,7 @@ from typing import Any
 from optuna.distributions import CategoricalDistribution
 
 from qnas.errors import QnasError, not_allowed
-from qnas.pauli_rotations import PauliRotation
+from qnas.pauli_rotations import Rotation
 from qnas.search_spaces import SearchSpace
 from qnas.spec import ROTATION_GATES, GateSpec, LayerSpec
 
@@ -46,8 +46,8 @@ class Action:
     layer: LayerSpec | None = None
     then: tuple[GateSpec, ...] = ()
     """Gates placed right after `gate`, in one step (a block)."""
-    rotation: PauliRotation | None = None
-    """A Pauli rotation exp(-i theta P / 2), placed as its compiled gates (`gate_set="pauli"`)."""
+    rotation: Rotation | None = None
+    """A Pauli rotation exp(-i theta P / 2) or an excitation, placed as its compiled gates (`gate_set="pauli"`)."""
 
     @property
     def gates(self) -> tuple[GateSpec, ...]:
@@ -148,9 +148,9 @@ def gate_actions(
     return (*actions, STOP)
 
 
-def rotation_actions(pool: Sequence[PauliRotation]) -> tuple[Action, ...]:
-    """One action per Pauli rotation of `pool`, then stop."""
-    return (*(Action("rotation", f"R({rotation.word})", rotation=rotation) for rotation in pool), STOP)
+def rotation_actions(pool: Sequence[Rotation]) -> tuple[Action, ...]:
+    """One action per rotation of `pool`, then stop."""
+    return (*(Action("rotation", rotation.label, rotation=rotation) for rotation in pool), STOP)
 
 
 def _gate_action(gate: GateSpec, then: tuple[GateSpec, ...] = ()) -> Action:

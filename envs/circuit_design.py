@@ -43,7 +43,8 @@ ends the episode. Stop costs nothing. An action that `action_masks()` forbids (s
 first block; the same self-inverse gate H/X/Y/Z/CNOT/CZ on the same wires twice in a row;
 re-uploading before the first layer or twice; anything but stop at the limit) is refused:
 nothing changes, the reward is -`invalid_cost`, and it uses up a step. The same Pauli rotation
-twice in a row is masked too: its two angles would act as one. So an agent without
+twice in a row is masked too: its two angles would act as one; so is any action whose gates
+would take the circuit past a spec's 512 gates (an excitation compiles to up to 8 CNOT ladders). So an agent without
 masks still ends every episode within `max_gates` steps.
 
 The episode terminates at the threshold or on stop, and truncates after `max_gates` steps.
@@ -169,6 +170,7 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
         low[-2] = -1.0
         self.observation_space = spaces.Box(low=low, high=np.ones_like(low), dtype=np.float32)
         self._slots: list[int] = []
+        self._placed_gates = 0
         self._steps = 0
         self._metrics: dict[str, float] = {}
         self._layers: list[LayerSpec] = []
@@ -179,7 +181,7 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
-        self._slots, self._steps, self._layers = [], 0, []
+        self._slots, self._steps, self._layers, self._placed_gates = [], 0, [], 0
         self._reupload = self._done = False
         if self.task.kind == "classification":
             self._metrics = self._classifier.baseline()
@@ -204,6 +206,7 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
             terminated = True
         else:
             self._slots.append(index)
+            self._placed_gates += len(chosen.gates)
             self._metrics = self._apply(chosen)
             reward = self._metrics["score"] - previous - (self.two_qubit_cost if chosen.two_qubit else self.gate_cost)
             if self.reached_threshold():
@@ -228,9 +231,9 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
             elif action.kind == "gate" and last is not None and last.gates == action.gates:
                 mask[index] = action.gate.name not in SELF_INVERSE
             elif action.kind == "rotation":
-                mask[index] = action is not last
+                mask[index] = action is not last and len(action.gates) <= MAX_GATES - self._placed_gates
             else:
-                mask[index] = True
+                mask[index] = len(action.gates) <= MAX_GATES - self._placed_gates
         return mask
 
     # --- the circuit being built ---------------------------------------------------------------

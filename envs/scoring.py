@@ -22,7 +22,7 @@ from scipy.optimize import minimize
 from qnas.adjoint import AdjointCircuit, Observable
 from qnas.evaluation import make_model_config
 from qnas.models import build_model
-from qnas.pauli_rotations import PauliRotation
+from qnas.pauli_rotations import Rotation
 from qnas.spec import CandidateSpec, GateSpec
 from qnas.training import accuracy, train_classifier
 
@@ -128,10 +128,10 @@ class CircuitScorer:
                 self.angles = np.append(self.angles, rng.uniform(-NEW_ANGLE_SPREAD, NEW_ANGLE_SPREAD))
         return self._optimize(rng)
 
-    def add_pauli_rotation(self, rotation: PauliRotation, rng: np.random.Generator) -> dict[str, float]:
-        """Append exp(-i theta P / 2) (one trainable angle, applied as one operation), re-optimize
-        every angle as `add` does, return the metrics."""
-        self.circuit.append_pauli_rotation(rotation.word, rotation.compile())
+    def add_pauli_rotation(self, rotation: Rotation, rng: np.random.Generator) -> dict[str, float]:
+        """Append a Pauli rotation or an excitation (one trainable angle, one vector operation per
+        Pauli string), re-optimize every angle as `add` does, return the metrics."""
+        self.circuit.append_pauli_rotation(rotation.terms, rotation.compile())
         self.angles = np.append(self.angles, rng.uniform(-NEW_ANGLE_SPREAD, NEW_ANGLE_SPREAD))
         return self._optimize(rng)
 

@@ -114,11 +114,15 @@ def pauli_kick(word: str) -> _Action:
 
 class _Rotation:
     """A trainable exp(-i theta G / 2) for G = X, Y or Z on the target (CRZ: on its control-1 half),
-    or for G a Pauli word on any wires (`word`)."""
+    or for G a Pauli word on any wires (`word`). Its angle is `scale` times parameter `param`:
+    rotations about commuting words may share one parameter (a fermionic excitation)."""
 
     trainable = True
 
-    def __init__(self, gate: Gate | None, n_qubits: int, word: str | None = None) -> None:
+    def __init__(
+        self, gate: Gate | None, n_qubits: int, param: int, word: str | None = None, scale: float = 1.0
+    ) -> None:
+        self.param, self.scale = param, scale
         self.idle: np.ndarray | None = None
         if gate is None:
             self.kick = pauli_kick(word)
@@ -194,24 +198,26 @@ class AdjointCircuit:
         check_gates([gate], self.n_qubits)
         self.gates.append(gate)
         if gate.trainable:
-            self._ops.append(_Rotation(gate, self.n_qubits))
+            self._ops.append(_Rotation(gate, self.n_qubits, self.n_trainable))
             self.n_trainable += 1
         elif self.n_trainable:
             self._ops.append(_Fixed(gate, self.n_qubits))
         else:
             self._start = _Fixed(gate, self.n_qubits).forward(self._start)
 
-    def append_pauli_rotation(self, word: str, gates: Sequence[Gate]) -> None:
-        """Add exp(-i theta P / 2) for the Pauli word `word` (one letter per wire) as one trainable
-        operation, whatever its weight: `gates` is its compiled form (`qnas.pauli_rotations`),
-        kept in `self.gates` for the circuit's spec; it is applied as one vector operation."""
-        if len(word) != self.n_qubits or set(word) - set("IXYZ"):
-            raise QnasError(
-                f"Pauli word {word!r} must have one letter I, X, Y or Z per qubit ({self.n_qubits}), wire 0 first."
-            )
+    def append_pauli_rotation(self, terms: Sequence[tuple[str, float]], gates: Sequence[Gate]) -> None:
+        """Add the product of exp(-i scale theta P / 2) over `terms` (Pauli word P, one letter per
+        wire; scale) with one new parameter theta: one vector operation per word, whatever its
+        weight. The words must commute (then the product is exp(-i theta sum(scale P) / 2)).
+        `gates` is its compiled form (`qnas.pauli_rotations`), kept in `self.gates` for the spec."""
+        for word, _ in terms:
+            if len(word) != self.n_qubits or set(word) - set("IXYZ"):
+                raise QnasError(
+                    f"Pauli word {word!r} must have one letter I, X, Y or Z per qubit ({self.n_qubits}), wire 0 first."
+                )
         check_gates(gates, self.n_qubits)
         self.gates.extend(gates)
-        self._ops.append(_Rotation(None, self.n_qubits, word))
+        self._ops.extend(_Rotation(None, self.n_qubits, self.n_trainable, word, scale) for word, scale in terms)
         self.n_trainable += 1
 
     def state(self, angles: Sequence[float] | np.ndarray | None = None) -> np.ndarray:
@@ -232,14 +238,12 @@ class AdjointCircuit:
         back = observable.apply(states[-1])
         value = float(np.vdot(states[-1], back).real)
         grad = np.zeros(self.n_trainable)
-        j = self.n_trainable
         for position in range(len(self._ops) - 1, -1, -1):
             op, after = self._ops[position], states[position + 1]
             if op.trainable:
-                j -= 1
-                grad[j] = np.vdot(back, op.kick(after)).real
+                grad[op.param] += op.scale * np.vdot(back, op.kick(after)).real
                 if position:
-                    back = op.apply(back, -angles[j])
+                    back = op.apply(back, -op.scale * angles[op.param])
             elif position:
                 back = op.backward(back)
         return value, grad
@@ -247,11 +251,9 @@ class AdjointCircuit:
     def _forward(self, angles: np.ndarray) -> list[np.ndarray]:
         """The start state and the state after each gate."""
         states = [self._start]
-        j = 0
         for op in self._ops:
             if op.trainable:
-                states.append(op.apply(states[-1], angles[j]))
-                j += 1
+                states.append(op.apply(states[-1], op.scale * angles[op.param]))
             else:
                 states.append(op.forward(states[-1]))
         return states

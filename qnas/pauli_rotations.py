@@ -15,12 +15,19 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache, cached_property
+
+import pennylane as qml
 
 from qnas.errors import QnasError, not_allowed
 from qnas.spec import GateSpec
 
-POOLS = ("all", "qubit-excitations", "minimal", "pairs")
-"""all: every operator of the pools below that applies to the task (the default); qubit-excitations: the Pauli strings of every single and double excitation under Jordan-Wigner,
+POOLS = ("all", "fermionic-excitations", "qubit-excitations", "minimal", "pairs")
+"""all: every operator of the qubit pools below that applies to the task (the default);
+fermionic-excitations: every single and double excitation from the reference state's occupied
+wires to its empty ones, as exp(theta (T - T^dag)) under Jordan-Wigner, Z strings kept (one angle
+for all of an excitation's Pauli strings; ADAPT-VQE's pool, for Jordan-Wigner Hamiltonians only);
+qubit-excitations: the Pauli strings of every single and double excitation under Jordan-Wigner,
 Z strings dropped (qubit-ADAPT's pool; from the reference state's occupied wires to its empty ones); minimal:
 the 2n - 2 operators {Z_j Y_j+1} and {Y_j} (a minimal complete pool of that paper's kind); pairs:
 every Y_j and every weight-2 word with one Y on a pair of wires (no molecule needed)."""
@@ -40,6 +47,15 @@ class PauliRotation:
             )
 
     @property
+    def label(self) -> str:
+        return f"R({self.word})"
+
+    @property
+    def terms(self) -> tuple[tuple[str, float], ...]:
+        """(word, scale) of each rotation exp(-i scale theta P / 2) that makes this one: itself."""
+        return ((self.word, 1.0),)
+
+    @property
     def support(self) -> tuple[int, ...]:
         """The wires the word acts on (letters other than I)."""
         return tuple(wire for wire, letter in enumerate(self.word) if letter != "I")
@@ -49,6 +65,7 @@ class PauliRotation:
         """CNOTs of the compiled form: a ladder down the support and back."""
         return 2 * (len(self.support) - 1)
 
+    @cache  # noqa: B019  (frozen and hashable: one entry per rotation, kept as long as it is)
     def compile(self) -> tuple[GateSpec, ...]:
         """Gates equal to exp(-i theta P / 2) with theta the one trainable RZ's angle: rotate each
         X to Z (H) and each Y to Z (RX(pi/2)), a CNOT ladder that gathers the parity on the last
@@ -67,15 +84,67 @@ class PauliRotation:
         return GateSpec("RX", (wire,), direction * math.pi / 2)
 
 
-def make_pool(
-    name: str, n_qubits: int, reference_state: Sequence[int] | None = None
-) -> tuple[PauliRotation, ...]:
+@dataclass(frozen=True)
+class Excitation:
+    """A fermionic excitation exp(theta (T - T^dag)) under Jordan-Wigner, T = a+_to... a_from...:
+    the product of exp(-i scale theta P / 2) over its commuting Pauli strings P, one angle."""
+
+    sources: tuple[int, ...]
+    targets: tuple[int, ...]
+    n_qubits: int
+
+    @property
+    def label(self) -> str:
+        return f"E({','.join(map(str, self.sources))}->{','.join(map(str, self.targets))})"
+
+    @cached_property
+    def terms(self) -> tuple[tuple[str, float], ...]:
+        """(word, scale) per Pauli string: T - T^dag = sum_k a_k P_k with a_k imaginary, so
+        exp(theta (T - T^dag)) = prod_k exp(-i (2 i a_k) theta P_k / 2)."""
+        up = qml.FermiWord({(i, wire): "+" for i, wire in enumerate(self.targets)}
+                           | {(len(self.targets) + i, wire): "-" for i, wire in enumerate(reversed(self.sources))})
+        generator = qml.jordan_wigner(up - _adjoint(up), ps=True)
+        terms = []
+        for word, coefficient in generator.items():
+            letters = {int(wire): letter for wire, letter in word.items()}
+            terms.append(("".join(letters.get(w, "I") for w in range(self.n_qubits)), float((2j * coefficient).real)))
+        return tuple(sorted(terms))
+
+    @property
+    def n_cnots(self) -> int:
+        return sum(PauliRotation(word).n_cnots for word, _ in self.terms)
+
+    @cache  # noqa: B019  (frozen and hashable: one entry per excitation, kept as long as it is)
+    def compile(self) -> tuple[GateSpec, ...]:
+        """Each Pauli string's compiled rotation in turn (`PauliRotation.compile`); the RZ of each
+        is trainable on its own in the spec (the environment keeps them tied)."""
+        return tuple(gate for word, _ in self.terms for gate in PauliRotation(word).compile())
+
+
+def _adjoint(word: qml.FermiWord) -> qml.FermiWord:
+    """The Hermitian conjugate of a product of creation and annihilation operators."""
+    n = len(word)
+    flip = {"+": "-", "-": "+"}
+    return qml.FermiWord({(n - 1 - i, wire): flip[kind] for (i, wire), kind in word.items()})
+
+
+Rotation = PauliRotation | Excitation
+"""What a `gate_set="pauli"` action places: one parameter, one or several commuting Pauli strings."""
+
+
+def make_pool(name: str, n_qubits: int, reference_state: Sequence[int] | None = None) -> tuple[Rotation, ...]:
     """The operators of pool `name` (see POOLS) on `n_qubits` wires, without repeats."""
     if name not in POOLS:
         raise QnasError(not_allowed("pool", name, POOLS))
     if n_qubits < 2:
         raise QnasError(f"an operator pool needs at least 2 qubits; the task has {n_qubits}.")
     words: list[str] = []
+    if name == "fermionic-excitations":
+        occupied, empty = _occupied_and_empty(n_qubits, reference_state, name)
+        singles = [Excitation((a,), (b,), n_qubits) for a, b in itertools.product(occupied, empty)]
+        doubles = [Excitation(pair, target, n_qubits) for pair, target in itertools.product(
+            itertools.combinations(occupied, 2), itertools.combinations(empty, 2))]
+        return (*singles, *doubles)
     if name == "all":
         occupied = sum(reference_state or ())
         names = ["qubit-excitations"] if 0 < occupied < n_qubits else []
@@ -96,19 +165,26 @@ def _word(n_qubits: int, letters: dict[int, str]) -> str:
     return "".join(letters.get(wire, "I") for wire in range(n_qubits))
 
 
+def _occupied_and_empty(
+    n_qubits: int, reference_state: Sequence[int] | None, pool: str
+) -> tuple[list[int], list[int]]:
+    occupied = [wire for wire, bit in enumerate(reference_state or ()) if bit]
+    empty = [wire for wire in range(n_qubits) if wire not in occupied]
+    if not occupied or not empty:
+        raise QnasError(
+            f"the {pool} pool excites the reference state's occupied wires into its empty ones, "
+            f"but the reference state {tuple(reference_state or ())} has {len(occupied)} occupied of {n_qubits}; "
+            "use a molecule task (its Hartree-Fock state), or the 'pairs' or 'minimal' pool."
+        )
+    return occupied, empty
+
+
 def _excitation_words(n_qubits: int, reference_state: Sequence[int] | None) -> list[str]:
     """The odd-Y Pauli strings of every single and double excitation from the reference state's
     occupied wires to its empty ones, Z strings dropped (each string its own operator). Spin is
     not filtered: files order spin orbitals differently (PennyLane interleaves alpha and beta,
     Qiskit's files put all alpha first), and a spin-flipping string only lengthens the screen."""
-    occupied = [wire for wire, bit in enumerate(reference_state or ()) if bit]
-    empty = [wire for wire in range(n_qubits) if wire not in occupied]
-    if not occupied or not empty:
-        raise QnasError(
-            f"the qubit-excitations pool excites the reference state's occupied wires into its empty ones, "
-            f"but the reference state {tuple(reference_state or ())} has {len(occupied)} occupied of {n_qubits}; "
-            "use a molecule task (its Hartree-Fock state), or the 'pairs' or 'minimal' pool."
-        )
+    occupied, empty = _occupied_and_empty(n_qubits, reference_state, "qubit-excitations")
     words = []
     for a, b in itertools.product(occupied, empty):
         words += [_word(n_qubits, {a: "X", b: "Y"}), _word(n_qubits, {a: "Y", b: "X"})]

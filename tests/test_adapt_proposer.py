@@ -49,5 +49,5 @@ def test_adapt_on_a_classification_task_is_a_clear_error(tmp_path: Path, capsys)
 
 def test_a_bad_pool_in_the_space_names_the_choices() -> None:
     text = load_space("vqe_gates").yaml.replace("task_kinds: [vqe]", "task_kinds: [vqe]\npool: uccsd")
-    with pytest.raises(Exception, match=r"pool = 'uccsd' is not allowed; allowed values: \['all', 'qubit-excitations'"):
+    with pytest.raises(Exception, match=r"pool = 'uccsd' is not allowed; allowed values: \['all', 'fermionic-excitations'"):
         parse_space(text, "bad.yaml")
