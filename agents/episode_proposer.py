@@ -2,7 +2,8 @@
 
 The episode's final circuit becomes the candidate, pruned first when it reaches the task's
 threshold (`qnas.envs.pruning`: blocks whose removal keeps it there are dropped, so the study
-gets the shorter circuit). The trial records, under the proposer's name, the actions taken, the
+gets the shorter circuit), then cleared of gate pairs that undo each other
+(`qnas.gate_cancellation`: the ends of consecutive Pauli-rotation ladders). The trial records, under the proposer's name, the actions taken, the
 pruned actions and the env's score, beside the same records as any other trial of the study.
 
 The design environment scores circuits on the ideal simulator, where shots, mitigation and the
@@ -19,6 +20,7 @@ import optuna
 
 from qnas.agents.base import Proposal
 from qnas.agents.study_proposer import StudyProposer
+from qnas.gate_cancellation import cancel_inverse_pairs
 from qnas.search_spaces import SearchSpace
 from qnas.spec import CandidateSpec
 
@@ -38,6 +40,10 @@ class EpisodeProposer(StudyProposer):
             info = info["pruned"]
             attrs[f"{self.name}_pruned_actions"] = info["actions"]
         spec = CandidateSpec.from_dict(info["spec"])
+        gates = cancel_inverse_pairs(spec.gates)
+        if len(gates) < len(spec.gates):
+            attrs[f"{self.name}_cancelled_gates"] = len(spec.gates) - len(gates)
+            spec = replace(spec, gates=gates)
         trial = self.study.ask()
         calibration = self.space.sample_calibration(trial) if self.space is not None else None
         if calibration is not None:
