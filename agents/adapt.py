@@ -4,12 +4,8 @@ Why: blind proposers (random search, TPE, an untrained policy) spend their first
 full evaluations learning what one pass over the pool tells for the price of a few vector
 products. ADAPT-VQE (Grimsley et al., Nat. Commun. 10, 3007, 2019) and qubit-ADAPT (Tang et
 al., PRX Quantum 2, 020310, 2021) rank every operator P of the pool by the gradient of
-exp(-i theta P / 2) appended at theta = 0:
-
-    dE/dtheta = Re <O psi| -iP |psi>,
-
-one product with the observable O (the Hamiltonian, or the target's projector) and one
-permutation per operator: a cheap probe. The proposer acts in the design environment with
+exp(-i theta P / 2) appended at theta = 0 (`qnas.envs.screening`): one product with the
+observable and one permutation per operator, a cheap probe. The proposer acts in the design environment with
 `gate_set="pauli"`, so the step that appends the chosen rotation and re-optimizes every angle is
 a full evaluation counted exactly as any other proposer's, and the circuits can be pruned and
 compared on equal terms.
@@ -26,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from qnas.adjoint import pauli_kick
+from qnas.envs.screening import RotationScreen
 from qnas.errors import QnasError
 
 DEFAULT_GRADIENT_TOLERANCE = 1e-4
@@ -48,18 +44,14 @@ class AdaptScreen:
         self.gradient_tolerance = gradient_tolerance
         self.beam = beam
         self.stop = len(actions) - 1
-        self._kicks = [[(pauli_kick(word), scale) for word, scale in action.rotation.terms] for action in actions[: self.stop]]
-        """Per action, (K = -iP, scale) per Pauli string: its gradient at 0 sums scale Re <O psi|K psi>."""
+        self._screen = RotationScreen([action.rotation for action in actions[: self.stop]])
         self.probes = 0
         """Operators screened so far: the cheap probes this proposer charged."""
 
     def gradients(self) -> np.ndarray:
         """The score's gradient for each rotation action appended at theta = 0, in action order."""
-        scorer = self.env.scorer
-        psi = scorer.state()
-        o_psi = scorer.observable.apply(psi)
-        self.probes += len(self._kicks)
-        return np.array([sum(scale * np.vdot(o_psi, kick(psi)).real for kick, scale in kicks) for kicks in self._kicks])
+        self.probes += len(self._screen)
+        return self._screen.gradients(self.env.scorer)
 
     def choose(self, rng: np.random.Generator | None = None) -> int:
         """The next action: stop when every gradient is under the tolerance and stop is legal;

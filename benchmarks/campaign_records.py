@@ -23,14 +23,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _relative(value: Any) -> Any:
-    """`value` with absolute paths inside the checkout's parent written relative to it, so the
-    same benchmark has the same definition in another clone (../shared holds the Hamiltonians)."""
+    """`value` with absolute paths written relative to the checkout (its own files) or to the
+    checkout's parent (../shared holds the Hamiltonians), so the same benchmark has the same
+    definition in another clone or worktree."""
     if isinstance(value, dict):
         return {key: _relative(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_relative(item) for item in value]
-    if isinstance(value, str) and value.startswith(str(ROOT.parent) + "/"):
-        return str(Path(value).relative_to(ROOT.parent))
+    for base in (ROOT, ROOT.parent):
+        if isinstance(value, str) and value.startswith(str(base) + "/"):
+            return str(Path(value).relative_to(base))
     return value
 
 

@@ -19,7 +19,10 @@ tasks: its angles re-optimized; classification: the layer stack trained for the 
   budgets) learning for the whole budget; every training step counts;
 - adapt (Pauli-rotation tasks only, the `pauli` tier: `gate_set="pauli"`): `qnas.agents.adapt`'s
   gradient screen picks each action, greedy in the first episode, then among the 3 largest
-  gradients; every screened operator is charged as a cheap probe (issue 21).
+  gradients; every screened operator is charged as a cheap probe (issue 21);
+- rl-screen (the pauli tier only): rl with the env's screen in its observation and as a prior on
+  its logits (`qnas.agents.screen_prior.ScreenPriorPolicy`), so its first episode samples about
+  as ADAPT ranks; the env's screens are charged as cheap probes (issue 21).
 
 Counts (`--workers 1`, the default): each run is one process, one thread; sequential, or with
 `--jobs N` N seeds side by side in forked processes (one core each: N at most the free cores).
@@ -91,6 +94,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 from qnas.agents import make_sampler
 from qnas.agents.adapt import AdaptScreen
 from qnas.agents.rl_agent import DEFAULT_PPO
+from qnas.agents.screen_prior import ScreenPriorPolicy
 from qnas.cli import parse_task_args
 from qnas.envs import CIRCUIT_DESIGN_ID
 from qnas.envs.pruning import PruneOnSuccess
@@ -98,8 +102,10 @@ from qnas.envs.scoring import CHEMICAL_ACCURACY
 from qnas.errors import QnasError
 
 HAMILTONIANS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "hamiltonians"
-PROPOSERS = ("random", "masked", "tpe", "nsga2", "rl", "adapt")
-ONE_WORKER = ("masked", "adapt")
+PROPOSERS = ("random", "masked", "tpe", "nsga2", "rl", "adapt", "rl-screen")
+SCREENING = ("adapt", "rl-screen")
+"""Proposers that screen Pauli rotations: they run on the pauli tier only."""
+ONE_WORKER = ("masked", "adapt", "rl-screen")
 """Proposers that run on one worker only (`--workers 2` compares samplers and RL on two)."""
 METRICS: dict[str, tuple[Callable[[float, float], bool], Callable[..., float]]] = {
     "fidelity": (operator.gt, max),
@@ -245,6 +251,8 @@ class Tally(gym.Wrapper):
         started = time.perf_counter()
         out = self.env.reset(**kwargs)
         self.env_seconds += time.perf_counter() - started
+        if self.evaluations < self.bench.budget:
+            self.probes += out[1].get("probes", 0)
         self._prefix = ()
         return out
 
@@ -258,6 +266,8 @@ class Tally(gym.Wrapper):
         self.env_seconds += time.perf_counter() - started
         info = out[4]
         self.evaluations += 1
+        if self.evaluations <= self.bench.budget:
+            self.probes += info.get("probes", 0)  # screens the env makes for its observation
         placed = not info["invalid_action"] and self.env.unwrapped.actions[int(action)].kind != "stop"
         if placed:
             self._prefix += (int(action),)
@@ -331,14 +341,18 @@ class PPOTimer(BaseCallback):
         return True
 
 
-def run_rl(bench: Benchmark, seed: int, n_envs: int, ppo: dict[str, Any], timers: PhaseTimers) -> list[dict[str, Any]]:
-    """MaskablePPO learning for `bench.budget` steps on `n_envs` environments (subprocesses when 2+)."""
+def run_rl(bench: Benchmark, seed: int, n_envs: int, ppo: dict[str, Any], timers: PhaseTimers,
+           screen: bool = False) -> list[dict[str, Any]]:
+    """MaskablePPO learning for `bench.budget` steps on `n_envs` environments (subprocesses when 2+);
+    with `screen`, the env's gradient screen in the observation and as a prior on the logits."""
     mark = time.perf_counter()
-    factories = [lambda: Tally(bench.make_env(), bench) for _ in range(n_envs)]
+    env_bench = dataclasses.replace(bench, env={**bench.env, "screen_observation": True}) if screen else bench
+    factories = [lambda: Tally(env_bench.make_env(), bench) for _ in range(n_envs)]
     # fork: the subprocesses inherit this process' imports instead of paying them again
     env = SubprocVecEnv(factories, start_method="fork") if n_envs > 1 else DummyVecEnv(factories)
     mark = timers.add(STARTUP, mark)
-    model = MaskablePPO("MlpPolicy", env, seed=seed, verbose=0, **ppo_settings(bench.budget, n_envs, ppo))
+    policy = ScreenPriorPolicy if screen else "MlpPolicy"
+    model = MaskablePPO(policy, env, seed=seed, verbose=0, **ppo_settings(bench.budget, n_envs, ppo))
     timers.add("proposer: PPO set-up", mark)
     model.learn(total_timesteps=bench.budget, callback=PPOTimer(timers))
     outcomes = env.env_method("outcome")
@@ -446,8 +460,8 @@ def one_run(
     outcome merges both workers' records; their evaluations to the target are counted as twice
     the first worker's own count (they run at the same pace)."""
     started, startup = time.perf_counter(), timers.seconds.get(STARTUP, 0.0)
-    if proposer == "rl":
-        outcomes = run_rl(bench, seed, workers, ppo, timers)
+    if proposer in ("rl", "rl-screen"):
+        outcomes = run_rl(bench, seed, workers, ppo, timers, screen=proposer == "rl-screen")
     elif proposer == "masked":
         outcomes = [run_masked(bench, seed, timers)]
     elif proposer == "adapt":
@@ -459,7 +473,7 @@ def one_run(
     wall = time.perf_counter() - started - (timers.seconds.get(STARTUP, 0.0) - startup)
     env_seconds = sum(o["env_seconds"] for o in outcomes)
     timers.seconds[EVALUATION] += env_seconds / workers  # the workers step in parallel
-    if proposer == "rl":  # the rollout's env steps are charged to evaluation
+    if proposer in ("rl", "rl-screen"):  # the rollout's env steps are charged to evaluation
         timers.seconds["proposer: policy forward + vec-env IPC"] += timers.seconds.pop(ROLLOUT) - env_seconds / workers
     reached = [o["first_success"] for o in outcomes if o["first_success"] is not None]
     bests = [o["best"] for o in outcomes if o["best"] is not None]
@@ -633,9 +647,10 @@ def run_task(name: str, bench: Benchmark, args: argparse.Namespace, pair: RayPai
     """Every proposer on one task: the cost table, the comparison table, and profiles if asked.
     Runs that `records` holds under today's definition are not run again."""
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    proposers = [p for p in args.proposers if p != "adapt" or bench.env.get("gate_set") == "pauli"]
+    proposers = [p for p in args.proposers if p not in SCREENING or bench.env.get("gate_set") == "pauli"]
     if args.named_proposers and len(proposers) < len(args.proposers):
-        print(f"{name}: adapt left out: it screens Pauli rotations (the pauli tier: {name}_pauli)", file=sys.stderr)
+        print(f"{name}: {', '.join(SCREENING)} left out: they screen Pauli rotations (the pauli tier: {name}_pauli)",
+              file=sys.stderr)
     if args.workers > 1 or args.profile:
         profiles = profiled_runs(name, bench, args, proposers, pair, seeds)
         results = {proposer: runs for proposer, (_, runs) in profiles.items()}

@@ -28,7 +28,9 @@ classification action the model trains `train_epochs` epochs from scratch.
 Observation (`Box(float32)`, length `max_gates * n_actions + 2`): slot i (entries
 i * n_actions ... (i + 1) * n_actions - 1) holds the one-hot of the action that added block i
 (gate, layer or re-upload), zeros while empty; then the current score clipped to [-1, 1]; then
-steps taken / max_gates.
+steps taken / max_gates. With `screen_observation=True` (`gate_set="pauli"`), n_actions more
+entries follow: each rotation's screened gradient |dS/dtheta| (`qnas.envs.screening`) divided by
+the largest, 0 for stop; `info["probes"]` then counts the rotations screened (cheap probes).
 
 Score: fidelity to the target (state preparation); for VQE, logarithmic in the energy error,
 -log(error / floor) / log(scale / floor) clipped to [-1, 0], with floor 1.6e-5 Ha and scale the
@@ -69,6 +71,7 @@ from gymnasium import spaces
 
 from qnas.envs.actions import SELF_INVERSE, Action, field_values, gate_actions, layer_actions, rotation_actions
 from qnas.envs.scoring import ANGLE_OPTIMIZERS, DEFAULT_THRESHOLDS, CircuitScorer, ClassifierScorer
+from qnas.envs.screening import RotationScreen
 from qnas.errors import QnasError, not_allowed
 from qnas.evaluation import check_compatible
 from qnas.pauli_rotations import make_pool
@@ -121,6 +124,7 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
         angle_restarts: int = 1,
         train_epochs: int = 2,
         pool: str | None = None,
+        screen_observation: bool = False,
         base_spec: CandidateSpec | dict[str, Any] | None = None,
     ) -> None:
         """`task`: a task name, config dict or Task. `space`: a search-space name, path or
@@ -163,11 +167,21 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
             restarts = _check_count("angle_restarts", angle_restarts, 0, 1_000)
             self._circuit = CircuitScorer(self.task, steps, angle_lr, angle_optimizer, restarts)
         check_compatible(self.base_spec, self.task)
+        self._screen: RotationScreen | None = None
+        if screen_observation:
+            if gate_set != "pauli":
+                raise QnasError(
+                    f"screen_observation = True screens Pauli rotations; gate_set = {gate_set!r} has none. "
+                    "Set gate_set='pauli', or leave screen_observation off."
+                )
+            self._screen = RotationScreen([action.rotation for action in self.actions[:-1]])
+        self._features = np.zeros(len(self.actions), dtype=np.float32)
+        self._probes = 0
 
         n = len(self.actions)
         self.action_space = spaces.Discrete(n)
-        low = np.zeros(self.max_gates * n + 2, dtype=np.float32)
-        low[-2] = -1.0
+        low = np.zeros(self.max_gates * n + 2 + (n if self._screen else 0), dtype=np.float32)
+        low[self.max_gates * n] = -1.0
         self.observation_space = spaces.Box(low=low, high=np.ones_like(low), dtype=np.float32)
         self._slots: list[int] = []
         self._placed_gates = 0
@@ -187,6 +201,7 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
             self._metrics = self._classifier.baseline()
         else:
             self._metrics = self._circuit.reset()
+        self._screen_now()
         return self._observation(), self._info(None, invalid=False, final=False)
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -214,6 +229,9 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
                 reward += self.bonus
         truncated = not terminated and self._steps >= self.max_gates
         self._done = terminated or truncated
+        self._probes = 0
+        if not self._done:  # nothing follows the last step: no screen
+            self._screen_now()
         info = self._info(chosen, invalid=invalid, final=self._done)
         return self._observation(), float(reward), terminated, truncated, info
 
@@ -280,13 +298,25 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
             return self._metrics["val_accuracy"] >= self.threshold
         return self._circuit.reached(self._metrics, self.threshold)
 
+    def _screen_now(self) -> None:
+        """With `screen_observation`, screen every rotation for the observation (cheap probes)."""
+        self._probes = 0
+        if self._screen is not None:
+            strength = np.abs(self._screen.gradients(self._circuit))
+            top = strength.max()
+            self._features[:-1] = strength / top if top > 0 else 0.0
+            self._probes = len(self._screen)
+
     def _observation(self) -> np.ndarray:
         n = len(self.actions)
         observation = np.zeros(self.observation_space.shape, dtype=np.float32)
         for slot, index in enumerate(self._slots):
             observation[slot * n + index] = 1.0
-        observation[-2] = np.clip(self._metrics["score"], -1.0, 1.0)
-        observation[-1] = self._steps / self.max_gates
+        base = self.max_gates * n
+        observation[base] = np.clip(self._metrics["score"], -1.0, 1.0)
+        observation[base + 1] = self._steps / self.max_gates
+        if self._screen is not None:
+            observation[base + 2 :] = self._features
         return observation
 
     def _info(self, action: Action | None, invalid: bool, final: bool) -> dict[str, Any]:
@@ -297,6 +327,7 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
             "n_two_qubit": sum(block.n_two_qubit for block in blocks),
             "action": None if action is None else action.label,
             "invalid_action": invalid,
+            "probes": self._probes,
         }
         if final and blocks:
             info["spec"] = self.built_spec().to_dict()
