@@ -332,8 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="add to a study whose data file changed since its last search (the trials that follow record the new hash)",
     )
     search.add_argument(
-        "--agent", help="proposer: optuna (the default: --sampler), random, rl, hybrid (rl + sampler), or adapt "
-        "(gate-level tasks: circuits grown from the space's operator pool by a gradient screen)"
+        "--agent", help="proposer: optuna (--sampler), random, rl, hybrid (rl + sampler), or adapt (gate-level "
+        "tasks: circuits grown from the space's operator pool by a gradient screen). Default: adapt for a "
+        "single-objective molecule (a Hartree-Fock reference state), optuna otherwise"
     )
     search.add_argument("--policy", metavar="DIR", help="a trained agent (qnas agent train) for --agent rl/hybrid")
     search.add_argument(

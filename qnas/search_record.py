@@ -189,11 +189,21 @@ def _settings(config: SearchConfig, task: Task, space: SearchSpace, recorded: Ma
         sampler=pick("sampler", "nsga2" if objectives else "tpe"),
         pruner=pick("pruner", "none" if objectives else DEFAULT_PRUNERS[task.kind]),
         seed=pick("seed", 0),
-        agent=pick("agent", "optuna"),
+        agent=pick("agent", default_agent(task, objectives)),
         policy=pick("policy", None),
         agent_timesteps=pick("agent_timesteps", 4096),
         fast_path=pick("fast_path", True),
     )
+
+
+def default_agent(task: Task, objectives: tuple[str, ...]) -> str:
+    """The proposer a search uses unless told: `adapt` for a single-objective ground-state search
+    from a Hartree-Fock state (a reference with occupied and empty wires: molecules), where its
+    gradient screen reaches chemical accuracy within a few proposals (README, BENCHMARKS.md's
+    pauli tier); the study's sampler (`optuna`) everywhere else."""
+    reference = getattr(task, "reference_state", None) or ()
+    molecular = task.kind == "vqe" and 0 < sum(reference) < len(reference)
+    return "adapt" if molecular and not objectives else "optuna"
 
 
 def _check_data(record: SearchRecord, recorded: Mapping[str, Any], study: str, allow_new_data: bool) -> SearchRecord:

@@ -51,3 +51,12 @@ def test_a_bad_pool_in_the_space_names_the_choices() -> None:
     text = load_space("vqe_gates").yaml.replace("task_kinds: [vqe]", "task_kinds: [vqe]\npool: uccsd")
     with pytest.raises(Exception, match=r"pool = 'uccsd' is not allowed; allowed values: \['all', 'fermionic-excitations'"):
         parse_space(text, "bad.yaml")
+
+
+def test_a_molecule_search_uses_adapt_unless_told_and_other_tasks_keep_the_sampler(storage: str) -> None:
+    for task, study, proposer in ((H2, "h2", "adapt"), ({"name": "tfim", "n": 3}, "chain", "optuna:tpe")):
+        run_search(SearchConfig(task=task, trials=1, workers=0, storage=storage, study=study, seed=0))
+        trial = optuna.load_study(study_name=study, storage=storage).trials[0]
+        assert trial.user_attrs["proposer"] == proposer
+    run_search(SearchConfig(task=H2, trials=1, workers=0, storage=storage, study="told", seed=0, agent="optuna"))
+    assert optuna.load_study(study_name="told", storage=storage).trials[0].user_attrs["proposer"] == "optuna:tpe"
