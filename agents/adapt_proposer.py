@@ -6,11 +6,13 @@ beam, so a search gets the greedy circuit first and variations of it after. The 
 at the task's threshold (`EpisodeProposer`), and the trial records `proposer=adapt`, the
 rotations placed (`adapt_actions`), the screening cost (`adapt_probes`: operators screened) and
 the full evaluations the episode spent (`adapt_full_evaluations`, plus `adapt_prune_evaluations`
-for the pruning replay).
+for the pruning replay). With `warm_start` (rotation labels, `qnas scan`'s previous point), each
+episode places those first, then screens on from there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -31,7 +33,9 @@ GATE_LEVEL_KINDS = ("vqe", "state_prep")
 class AdaptProposer(EpisodeProposer):
     """Grows each proposal with the gradient screen over `space`'s pool for `task`."""
 
-    def __init__(self, study: optuna.Study, task: Any, space: SearchSpace, seed: int = 0) -> None:
+    def __init__(
+        self, study: optuna.Study, task: Any, space: SearchSpace, seed: int = 0, warm_start: Sequence[str] = ()
+    ) -> None:
         if task.kind not in GATE_LEVEL_KINDS:
             raise QnasError(
                 f"--agent adapt grows gate-level circuits ({', '.join(GATE_LEVEL_KINDS)} tasks); task {task.name!r} "
@@ -40,6 +44,15 @@ class AdaptProposer(EpisodeProposer):
         super().__init__(study, "adapt", space)
         self.env = PruneOnSuccess(gym.make(CIRCUIT_DESIGN_ID, task=task, space=space, gate_set="pauli"))
         self.screen = AdaptScreen(self.env)
+        labels = [action.label for action in self.env.unwrapped.actions]
+        unknown = [label for label in warm_start if label not in labels]
+        if unknown:
+            raise QnasError(
+                f"warm start {unknown[:3]} names rotations this task's pool does not hold "
+                f"(e.g. {labels[:3]}); warm start from a task with as many qubits and the same pool."
+            )
+        self.warm_start = [labels.index(label) for label in warm_start]
+        """Actions every episode places first (`qnas scan`: the previous point's best circuit)."""
         self._seed = seed
         self._episodes = 0
 
@@ -50,8 +63,13 @@ class AdaptProposer(EpisodeProposer):
         self.env.reset(seed=self._seed * 100_003 + episode)
         probes, labels, placed, done = self.screen.probes, [], 0, False
         info: dict[str, Any] = {}
+        warm = list(self.warm_start)
         while not done:
-            _, _, terminated, truncated, info = self.env.step(self.screen.choose(rng))
+            legal = self.env.unwrapped.action_masks()
+            while warm and not legal[warm[0]]:  # a repeat the mask refuses
+                warm.pop(0)
+            action = warm.pop(0) if warm else self.screen.choose(rng)
+            _, _, terminated, truncated, info = self.env.step(action)
             labels.append(info["action"])
             placed += info["action"] != "stop"
             done = terminated or truncated

@@ -11,6 +11,7 @@ from qnas.agents.base import Proposer
 from qnas.agents.optuna_proposer import OptunaProposer
 from qnas.errors import QnasError, not_allowed
 from qnas.search_spaces import SPACE_NAMES, SearchSpace, load_space
+from qnas.warm_start import WarmStart
 
 AGENTS = ("optuna", "random", "rl", "hybrid", "adapt")
 """optuna: the study's sampler (--sampler); random: random sampling; rl: a MaskablePPO policy;
@@ -37,17 +38,22 @@ def make_proposer(
     agent_dir: Path,
     n_envs: int,
     reuse_trained: bool = False,
+    warm_start: WarmStart | None = None,
 ) -> Proposer:
     """The proposer for `agent`. For rl/hybrid without `policy`, an agent is trained first
     (`agent_timesteps` steps on `n_envs` environments) and saved in `agent_dir`; with
-    `reuse_trained` (a resumed search), one that finished training there is loaded instead."""
+    `reuse_trained` (a resumed search), one that finished training there is loaded instead.
+    `warm_start`: an optuna/random proposer's first ask takes its parameters (enqueued in
+    `study`); adapt places its rotations first; rl and hybrid transfer through `policy` instead."""
     check_agent(agent)
     if agent in ("optuna", "random"):
+        if warm_start is not None and warm_start.params:
+            study.enqueue_trial(warm_start.params, user_attrs={"warm_start": warm_start.source})
         return OptunaProposer(study, space, task.required_qubits, "random" if agent == "random" else sampler)
     if agent == "adapt":
         from qnas.agents.adapt_proposer import AdaptProposer
 
-        return AdaptProposer(study, task, space, seed)
+        return AdaptProposer(study, task, space, seed, warm_start.actions if warm_start else ())
     from qnas.agents.rl_agent import WEIGHTS_FILE, AgentConfig, load_agent, train_agent
     from qnas.agents.rl_proposer import RLProposer
 

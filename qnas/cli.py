@@ -132,6 +132,34 @@ def _run_and_summarize(config: Any) -> int:
     return 0
 
 
+def cmd_scan(args: argparse.Namespace) -> int:
+    """Search each point of the curve, then print its table; the plot and CSV go to --out."""
+    import optuna
+    from rich.table import Table
+
+    from qnas.scan import run_scan
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    scanned = parse_task_args([args.scan_arg], "--scan-arg")
+    key, values = next(iter(scanned.items()))
+    config = search_config(args)
+    prefix = args.study or f"scan-{(config.task or {}).get('name', 'moons')}"
+    out = Path(args.out or f"{prefix}-scan")
+    points = run_scan(config, key, values, prefix, out)
+    table = Table(title=f"scan {prefix}: best of each point ({out / 'scan.png'})")
+    for column in (key, "best energy", "exact", "error", "2q gates", "trials", "full evaluations", "warm start"):
+        table.add_column(column)
+    for point in points:
+        error = "-" if point.energy_error is None else f"{point.energy_error:.2e}"
+        energy = "-" if point.energy is None else f"{point.energy:.6f}"
+        table.add_row(str(point.value), energy, f"{point.exact_energy:.6f}", error, str(point.two_qubit_gates or "-"),
+                      str(point.trials), str(point.full_evaluations), point.warm_start or "-")
+    _console().print(table)
+    total = sum(point.full_evaluations for point in points)
+    _console().print(f"{len(points)} studies {prefix}-{key}=...: {total} full evaluations in all; table {out / 'scan.csv'}")
+    return 0
+
+
 def cmd_agent(args: argparse.Namespace) -> int:
     """`agent train`: train MaskablePPO on the design env; `agent propose`: its proposals into a study."""
     from qnas.agents.rl_agent import AgentConfig
@@ -278,6 +306,73 @@ def _add_task_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", help="target column of the CSV (with --task csv)")
 
 
+def _add_search_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of `qnas search`, which `qnas scan` takes too."""
+    from qnas.storage import DEFAULT_STORAGE
+
+    parser.add_argument(
+        "--space", help="search-space name or YAML path (default: classification, vqe_gates or state_prep by task)"
+    )
+    _add_task_arguments(parser)
+    parser.add_argument("--trials", type=int, help="finished trials to add (default 20)")
+    parser.add_argument("--workers", type=int, default=2, help="Ray workers; 0 evaluates in-process")
+    parser.add_argument("--storage", default=DEFAULT_STORAGE, help="Optuna storage URL")
+    parser.add_argument("--study", help="study name (default: TASK-SPACE)")
+    parser.add_argument("--sampler", help="tpe, random or nsga2 (default: tpe; nsga2 with --objectives)")
+    parser.add_argument(
+        "--objectives",
+        help="multi-objective search, e.g. noisy_score,two_qubit_gates,shots (also ideal_score, noise_gap, n_params, depth)",
+    )
+    parser.add_argument(
+        "--pruner",
+        help="percentile (bottom quarter), median or none (default: percentile for classifiers, none for VQE and "
+        "state preparation, whose intermediate values do not rank candidates)",
+    )
+    parser.add_argument("--seed", type=int, help="seed of the sampler, the agent and training (default 0)")
+    parser.add_argument(
+        "--device",
+        help="device candidates are scored on: a simulator (default: default.qubit), noisy (a real device's noise "
+        "model), or hardware",
+    )
+    parser.add_argument(
+        "--device-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="device option, e.g. calibration=ibm_manila (or a file), noise_aware=true (train on it too)",
+    )
+    parser.add_argument("--artifacts", help="folder for trained weights (default: beside the SQLite file)")
+    parser.add_argument("--address", help="Ray cluster to run workers on: auto or HOST:PORT (default: a local Ray)")
+    parser.add_argument("--trial-timeout", type=float, metavar="S", help="fail a trial after S seconds, free its worker")
+    parser.add_argument("--max-retries", type=int, default=2, help="retries of a trial whose worker died (default 2)")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue --study after its driver stopped, to the trial count its last search began with, with the "
+        "settings the study recorded (task, space, device, sampler, pruner, seed, agent): no other flag is needed",
+    )
+    parser.add_argument(
+        "--allow-new-data",
+        action="store_true",
+        help="add to a study whose data file changed since its last search (the trials that follow record the new hash)",
+    )
+    parser.add_argument(
+        "--agent", help="proposer: optuna (--sampler), random, rl, hybrid (rl + sampler), or adapt (gate-level "
+        "tasks: circuits grown from the space's operator pool by a gradient screen). Default: adapt for a "
+        "single-objective molecule (a Hartree-Fock reference state), optuna otherwise"
+    )
+    parser.add_argument("--policy", metavar="DIR", help="a trained agent (qnas agent train) for --agent rl/hybrid")
+    parser.add_argument(
+        "--agent-timesteps", type=int, help="without --policy: steps to train the agent first (default 4096)"
+    )
+    parser.add_argument(
+        "--no-fast-path",
+        dest="fast_path",
+        action="store_false",
+        help="train through PennyLane on the ideal simulator too, instead of the compiled torch path",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from qnas.storage import DEFAULT_STORAGE
 
@@ -285,68 +380,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     search = sub.add_parser("search", help="run a search into an Optuna study")
-    search.add_argument(
-        "--space", help="search-space name or YAML path (default: classification, vqe_gates or state_prep by task)"
-    )
-    _add_task_arguments(search)
-    search.add_argument("--trials", type=int, help="finished trials to add (default 20)")
-    search.add_argument("--workers", type=int, default=2, help="Ray workers; 0 evaluates in-process")
-    search.add_argument("--storage", default=DEFAULT_STORAGE, help="Optuna storage URL")
-    search.add_argument("--study", help="study name (default: TASK-SPACE)")
-    search.add_argument("--sampler", help="tpe, random or nsga2 (default: tpe; nsga2 with --objectives)")
-    search.add_argument(
-        "--objectives",
-        help="multi-objective search, e.g. noisy_score,two_qubit_gates,shots (also ideal_score, noise_gap, n_params, depth)",
-    )
-    search.add_argument(
-        "--pruner",
-        help="percentile (bottom quarter), median or none (default: percentile for classifiers, none for VQE and "
-        "state preparation, whose intermediate values do not rank candidates)",
-    )
-    search.add_argument("--seed", type=int, help="seed of the sampler, the agent and training (default 0)")
-    search.add_argument(
-        "--device",
-        help="device candidates are scored on: a simulator (default: default.qubit), noisy (a real device's noise "
-        "model), or hardware",
-    )
-    search.add_argument(
-        "--device-arg",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="device option, e.g. calibration=ibm_manila (or a file), noise_aware=true (train on it too)",
-    )
-    search.add_argument("--artifacts", help="folder for trained weights (default: beside the SQLite file)")
-    search.add_argument("--address", help="Ray cluster to run workers on: auto or HOST:PORT (default: a local Ray)")
-    search.add_argument("--trial-timeout", type=float, metavar="S", help="fail a trial after S seconds, free its worker")
-    search.add_argument("--max-retries", type=int, default=2, help="retries of a trial whose worker died (default 2)")
-    search.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue --study after its driver stopped, to the trial count its last search began with, with the "
-        "settings the study recorded (task, space, device, sampler, pruner, seed, agent): no other flag is needed",
-    )
-    search.add_argument(
-        "--allow-new-data",
-        action="store_true",
-        help="add to a study whose data file changed since its last search (the trials that follow record the new hash)",
-    )
-    search.add_argument(
-        "--agent", help="proposer: optuna (--sampler), random, rl, hybrid (rl + sampler), or adapt (gate-level "
-        "tasks: circuits grown from the space's operator pool by a gradient screen). Default: adapt for a "
-        "single-objective molecule (a Hartree-Fock reference state), optuna otherwise"
-    )
-    search.add_argument("--policy", metavar="DIR", help="a trained agent (qnas agent train) for --agent rl/hybrid")
-    search.add_argument(
-        "--agent-timesteps", type=int, help="without --policy: steps to train the agent first (default 4096)"
-    )
-    search.add_argument(
-        "--no-fast-path",
-        dest="fast_path",
-        action="store_false",
-        help="train through PennyLane on the ideal simulator too, instead of the compiled torch path",
-    )
+    _add_search_arguments(search)
     search.set_defaults(func=cmd_search, fast_path=None)
+
+    scan = sub.add_parser(
+        "scan", help="one search per value of a task argument (a potential-energy curve), each from the one before"
+    )
+    _add_search_arguments(scan)
+    scan.add_argument(
+        "--scan-arg", required=True, metavar="KEY=[V1,V2,...]",
+        help="the task argument to scan and its values, e.g. 'bond_length=[0.8,1.2,1.6]'; --study is the studies' prefix",
+    )
+    scan.add_argument("--out", help="folder for scan.csv and scan.png (default: PREFIX-scan)")
+    scan.set_defaults(func=cmd_scan, fast_path=None)
 
     agent = sub.add_parser("agent", help="train the RL agent alone, or let a trained one propose into a study")
     agent_sub = agent.add_subparsers(dest="agent_command", required=True)

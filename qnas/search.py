@@ -39,6 +39,7 @@ from qnas.search_spaces import SearchSpace
 from qnas.storage import DEFAULT_STORAGE, check_storage_url, default_artifact_dir
 from qnas.study import fail_interrupted, find_study, load_study, open_study
 from qnas.tasks import Task
+from qnas.warm_start import WarmStart
 
 POLL_SECONDS = 0.1
 DEFAULT_TRIALS = 20
@@ -83,6 +84,8 @@ class SearchConfig:
     """Train on the compiled torch simulator on ideal default.qubit; False keeps PennyLane (--no-fast-path)."""
     allow_new_data: bool = False
     """Add to a study whose data file changed since its last search (`--allow-new-data`)."""
+    warm_start: WarmStart | None = None
+    """A finished trial of another study to start from (`qnas scan`: the previous point's best)."""
 
 
 @dataclass(frozen=True)
@@ -290,6 +293,7 @@ def _search(
         agent_dir=artifact_dir / "agents" / study_name,
         n_envs=max(1, min(config.workers, os.cpu_count() or 1)),
         reuse_trained=config.resume,
+        warm_start=config.warm_start,
     )
     progress = progress or SearchProgress(todo, task.metric, task.direction)
     known = _previous_results(study, record)
