@@ -20,6 +20,9 @@ tasks: its angles re-optimized; classification: the layer stack trained for the 
 - adapt (Pauli-rotation tasks only, the `pauli` tier: `gate_set="pauli"`): `qnas.agents.adapt`'s
   gradient screen picks each action, greedy in the first episode, then among the 3 largest
   gradients; every screened operator is charged as a cheap probe (issue 21);
+- rl-curriculum (ground-state tasks): rl with the env's moving threshold (`curriculum=True`:
+  from halfway between the reference state's error and the target, on a log scale, halved after
+  every 5 successes), as in Ostaszewski et al. and CRLQAS; the table still counts the real target;
 - rl-screen (the pauli tier only): rl with the env's screen in its observation and as a prior on
   its logits (`qnas.agents.screen_prior.ScreenPriorPolicy`), so its first episode samples about
   as ADAPT ranks; the env's screens are charged as cheap probes (issue 21).
@@ -102,10 +105,12 @@ from qnas.envs.scoring import CHEMICAL_ACCURACY
 from qnas.errors import QnasError
 
 HAMILTONIANS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "hamiltonians"
-PROPOSERS = ("random", "masked", "tpe", "nsga2", "rl", "adapt", "rl-screen")
+PROPOSERS = ("random", "masked", "tpe", "nsga2", "rl", "rl-curriculum", "adapt", "rl-screen")
 SCREENING = ("adapt", "rl-screen")
 """Proposers that screen Pauli rotations: they run on the pauli tier only."""
-ONE_WORKER = ("masked", "adapt", "rl-screen")
+RL = {"rl": {}, "rl-curriculum": {"curriculum": True}, "rl-screen": {"screen_observation": True}}
+"""MaskablePPO proposers and the env options each adds."""
+ONE_WORKER = ("masked", "adapt", "rl-screen", "rl-curriculum")
 """Proposers that run on one worker only (`--workers 2` compares samplers and RL on two)."""
 METRICS: dict[str, tuple[Callable[[float, float], bool], Callable[..., float]]] = {
     "fidelity": (operator.gt, max),
@@ -342,11 +347,13 @@ class PPOTimer(BaseCallback):
 
 
 def run_rl(bench: Benchmark, seed: int, n_envs: int, ppo: dict[str, Any], timers: PhaseTimers,
-           screen: bool = False) -> list[dict[str, Any]]:
-    """MaskablePPO learning for `bench.budget` steps on `n_envs` environments (subprocesses when 2+);
-    with `screen`, the env's gradient screen in the observation and as a prior on the logits."""
+           proposer: str = "rl") -> list[dict[str, Any]]:
+    """MaskablePPO (`proposer`, one of RL) learning for `bench.budget` steps on `n_envs` environments
+    (subprocesses when 2+); rl-screen has the env's gradient screen in its observation and as a
+    prior on its logits, rl-curriculum the env's moving threshold."""
     mark = time.perf_counter()
-    env_bench = dataclasses.replace(bench, env={**bench.env, "screen_observation": True}) if screen else bench
+    screen = proposer == "rl-screen"
+    env_bench = dataclasses.replace(bench, env={**bench.env, **RL[proposer]})
     factories = [lambda: Tally(env_bench.make_env(), bench) for _ in range(n_envs)]
     # fork: the subprocesses inherit this process' imports instead of paying them again
     env = SubprocVecEnv(factories, start_method="fork") if n_envs > 1 else DummyVecEnv(factories)
@@ -358,6 +365,13 @@ def run_rl(bench: Benchmark, seed: int, n_envs: int, ppo: dict[str, Any], timers
     outcomes = env.env_method("outcome")
     env.close()
     return outcomes
+
+
+def applies(proposer: str, bench: Benchmark) -> bool:
+    """Whether `proposer` runs on `bench`: screening needs Pauli rotations, a curriculum an energy."""
+    if proposer in SCREENING:
+        return bench.env.get("gate_set") == "pauli"
+    return proposer != "rl-curriculum" or bench.metric == "energy_error"
 
 
 def run_masked(bench: Benchmark, seed: int, timers: PhaseTimers) -> dict[str, Any]:
@@ -460,8 +474,8 @@ def one_run(
     outcome merges both workers' records; their evaluations to the target are counted as twice
     the first worker's own count (they run at the same pace)."""
     started, startup = time.perf_counter(), timers.seconds.get(STARTUP, 0.0)
-    if proposer in ("rl", "rl-screen"):
-        outcomes = run_rl(bench, seed, workers, ppo, timers, screen=proposer == "rl-screen")
+    if proposer in RL:
+        outcomes = run_rl(bench, seed, workers, ppo, timers, proposer)
     elif proposer == "masked":
         outcomes = [run_masked(bench, seed, timers)]
     elif proposer == "adapt":
@@ -473,7 +487,7 @@ def one_run(
     wall = time.perf_counter() - started - (timers.seconds.get(STARTUP, 0.0) - startup)
     env_seconds = sum(o["env_seconds"] for o in outcomes)
     timers.seconds[EVALUATION] += env_seconds / workers  # the workers step in parallel
-    if proposer in ("rl", "rl-screen"):  # the rollout's env steps are charged to evaluation
+    if proposer in RL:  # the rollout's env steps are charged to evaluation
         timers.seconds["proposer: policy forward + vec-env IPC"] += timers.seconds.pop(ROLLOUT) - env_seconds / workers
     reached = [o["first_success"] for o in outcomes if o["first_success"] is not None]
     bests = [o["best"] for o in outcomes if o["best"] is not None]
@@ -647,10 +661,11 @@ def run_task(name: str, bench: Benchmark, args: argparse.Namespace, pair: RayPai
     """Every proposer on one task: the cost table, the comparison table, and profiles if asked.
     Runs that `records` holds under today's definition are not run again."""
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    proposers = [p for p in args.proposers if p not in SCREENING or bench.env.get("gate_set") == "pauli"]
+    proposers = [p for p in args.proposers if applies(p, bench)]
     if args.named_proposers and len(proposers) < len(args.proposers):
-        print(f"{name}: {', '.join(SCREENING)} left out: they screen Pauli rotations (the pauli tier: {name}_pauli)",
-              file=sys.stderr)
+        left_out = sorted(set(args.proposers) - set(proposers))
+        print(f"{name}: {', '.join(left_out)} left out: screening needs Pauli rotations (the pauli tier), "
+              "a curriculum an energy target", file=sys.stderr)
     if args.workers > 1 or args.profile:
         profiles = profiled_runs(name, bench, args, proposers, pair, seeds)
         results = {proposer: runs for proposer, (_, runs) in profiles.items()}

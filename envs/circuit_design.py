@@ -49,6 +49,12 @@ twice in a row is masked too: its two angles would act as one; so is any action 
 would take the circuit past a spec's 512 gates (an excitation compiles to up to 8 CNOT ladders). So an agent without
 masks still ends every episode within `max_gates` steps.
 
+With `curriculum=True` (VQE), the threshold moves, as in Ostaszewski et al. (2021) and CRLQAS
+(2024): it starts halfway, on a log scale, between the reference state's energy error and
+`threshold`, so early episodes can reach it and earn the bonus. After every `curriculum_successes`
+episodes that reach it, it is multiplied by `curriculum_shrink`, down to `threshold`.
+`info["threshold"]` is the threshold in force.
+
 The episode terminates at the threshold or on stop, and truncates after `max_gates` steps.
 `info` holds "score", "n_gates" (gates placed, a block's or a Pauli rotation's each counted; or
 layers and re-upload), "n_two_qubit" (two-qubit gates: all of a rotation's CNOT ladder; an
@@ -125,6 +131,9 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
         train_epochs: int = 2,
         pool: str | None = None,
         screen_observation: bool = False,
+        curriculum: bool = False,
+        curriculum_successes: int = 5,
+        curriculum_shrink: float = 0.5,
         base_spec: CandidateSpec | dict[str, Any] | None = None,
     ) -> None:
         """`task`: a task name, config dict or Task. `space`: a search-space name, path or
@@ -167,6 +176,20 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
             restarts = _check_count("angle_restarts", angle_restarts, 0, 1_000)
             self._circuit = CircuitScorer(self.task, steps, angle_lr, angle_optimizer, restarts)
         check_compatible(self.base_spec, self.task)
+        self.target = self.threshold
+        """The threshold the curriculum moves down to (the threshold itself without one)."""
+        self._curriculum: tuple[int, float] | None = None
+        if curriculum:
+            if kind != "vqe":
+                raise QnasError(f"curriculum = True moves an energy threshold; task {self.task.name!r} is {kind}. Leave it off.")
+            successes = _check_count("curriculum_successes", curriculum_successes, 1, 1_000_000)
+            shrink = _check_number("curriculum_shrink", curriculum_shrink, 0.0, low_open=True)
+            if shrink >= 1:
+                raise QnasError(f"curriculum_shrink = {curriculum_shrink!r} must be in (0, 1): the threshold moves down.")
+            self._curriculum = (successes, shrink)
+            start = self._circuit.reset()["energy_error"]
+            self.threshold = max(self.target, math.sqrt(max(start, self.target) * self.target))
+            self._successes = 0
         self._screen: RotationScreen | None = None
         if screen_observation:
             if gate_set != "pauli":
@@ -227,6 +250,7 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
             if self.reached_threshold():
                 terminated = True
                 reward += self.bonus
+                self._advance_curriculum()
         truncated = not terminated and self._steps >= self.max_gates
         self._done = terminated or truncated
         self._probes = 0
@@ -298,6 +322,15 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
             return self._metrics["val_accuracy"] >= self.threshold
         return self._circuit.reached(self._metrics, self.threshold)
 
+    def _advance_curriculum(self) -> None:
+        """Count a success at the threshold in force; move it down after enough of them."""
+        if self._curriculum is None:
+            return
+        successes, shrink = self._curriculum
+        self._successes += 1
+        if self._successes >= successes:
+            self.threshold, self._successes = max(self.target, self.threshold * shrink), 0
+
     def _screen_now(self) -> None:
         """With `screen_observation`, screen every rotation for the observation (cheap probes)."""
         self._probes = 0
@@ -329,6 +362,8 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
             "invalid_action": invalid,
             "probes": self._probes,
         }
+        if self._curriculum is not None:
+            info["threshold"] = self.threshold
         if final and blocks:
             info["spec"] = self.built_spec().to_dict()
             if self.task.kind != "classification":
