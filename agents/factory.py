@@ -11,6 +11,7 @@ from qnas.agents.base import Proposer
 from qnas.agents.optuna_proposer import OptunaProposer
 from qnas.errors import QnasError, not_allowed
 from qnas.search_spaces import SPACE_NAMES, SearchSpace, load_space
+from qnas.tasks import make_task
 from qnas.warm_start import WarmStart
 
 AGENTS = ("optuna", "random", "rl", "hybrid", "adapt")
@@ -65,7 +66,7 @@ def make_proposer(
             train_agent(config, agent_dir)
         policy = str(agent_dir)
     model, config = load_agent(policy)
-    if config.task != task.config():
+    if make_task(config.task).config() != task.config():  # both with every default filled in
         raise QnasError(
             f"the agent in {policy} was trained on task {config.task}, but this search is on {task.config()}; "
             "train one for this task (`qnas agent train`) or leave --policy out to train one now."

@@ -84,6 +84,16 @@ def make_env(config: AgentConfig) -> gym.Env:
     return ActionMasker(env, lambda e: e.unwrapped.action_masks())
 
 
+def policy_class(config: AgentConfig) -> Any:
+    """MaskablePPO's MLP policy; with the env's screen in the observation (`screen_observation`),
+    the one that also uses it as a prior on the logits, so training starts informed."""
+    if config.env.get("screen_observation"):
+        from qnas.agents.screen_prior import ScreenPriorPolicy
+
+        return ScreenPriorPolicy
+    return "MlpPolicy"
+
+
 def _env_factory(config: AgentConfig) -> Callable[[], gym.Env]:
     return lambda: make_env(config)
 
@@ -112,7 +122,8 @@ def train_agent(config: AgentConfig, out: str | os.PathLike[str], *, progress_ba
     )
     try:
         model = MaskablePPO(
-            "MlpPolicy", vec_env, seed=config.seed, tensorboard_log=str(folder / "tensorboard"), verbose=0, **config.ppo
+            policy_class(config), vec_env, seed=config.seed, tensorboard_log=str(folder / "tensorboard"), verbose=0,
+            **config.ppo,
         )
         checkpoints = CheckpointCallback(
             save_freq=max(1, config.ppo.get("n_steps", DEFAULT_PPO["n_steps"]) * 4 // config.n_envs),
@@ -138,7 +149,7 @@ def load_agent(folder: str | os.PathLike[str]) -> tuple[Any, AgentConfig]:
     if not weights.is_file():
         raise QnasError(f"{folder} holds no {WEIGHTS_FILE}: the training did not finish; rerun `qnas agent train`.")
     env = DummyVecEnv([_env_factory(config)])
-    model = MaskablePPO("MlpPolicy", env, seed=config.seed, verbose=0, **config.ppo)
+    model = MaskablePPO(policy_class(config), env, seed=config.seed, verbose=0, **config.ppo)
     try:
         model.set_parameters(str(weights), exact_match=True)
     except Exception as exc:

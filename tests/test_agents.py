@@ -168,3 +168,19 @@ def test_rl_proposals_are_pruned_before_they_reach_the_study() -> None:
     attrs = study.trials[0].user_attrs
     assert attrs["rl_actions"] == ["H0", "Z1", "CNOT0,1"] and attrs["rl_pruned_actions"] == ["H0", "CNOT0,1"]
     assert attrs["rl_env_score"] == pytest.approx(1.0)
+
+
+def test_an_agent_trained_informed_reloads_its_prior_and_proposes_for_its_task(tmp_path: Path, storage: str) -> None:
+    """Trained on {"name": "h2"}: the search's task gains its defaults (bond_length), and is still the same task."""
+    from qnas.agents.screen_prior import ScreenPriorPolicy
+
+    config = AgentConfig(task={"name": "h2"}, env={"gate_set": "pauli", "screen_observation": True, "curriculum": True},
+                         timesteps=32, ppo={"n_steps": 16, "batch_size": 16})
+    train_agent(config, tmp_path / "agent")
+    model, _ = load_agent(tmp_path / "agent")
+    assert isinstance(model.policy, ScreenPriorPolicy)
+    run_search(SearchConfig(task={"name": "h2"}, trials=2, workers=0, storage=storage, study="informed", agent="rl",
+                            policy=str(tmp_path / "agent")))
+    trials = optuna.load_study(study_name="informed", storage=storage).trials
+    assert [t.user_attrs["proposer"] for t in trials] == ["rl", "rl"]
+    assert all(t.user_attrs["rl_actions"][0].startswith("R(") for t in trials)
