@@ -1,4 +1,10 @@
-"""The RL agent: MaskablePPO (sb3-contrib) trained on `qnas/CircuitDesign-v0`, saved and loaded.
+"""The RL agent: MaskablePPO (sb3-contrib), or DQN (stable-baselines3), trained on
+`qnas/CircuitDesign-v0`, saved and loaded.
+
+DQN is the off-policy agent of the QAS literature (Ostaszewski et al. 2021, CRLQAS 2024): its
+replay buffer keeps every scored circuit for many updates, where PPO learns from each rollout
+once. It has no action masks: while training, an illegal action costs a step and the env's
+`invalid_cost`, as in those papers; when it proposes, it picks among the legal actions only.
 
 An agent folder holds:
 
@@ -32,6 +38,13 @@ AGENT_FILE = "agent.json"
 WEIGHTS_FILE = "agent.zip"
 DEFAULT_PPO = {"n_steps": 256, "batch_size": 64, "learning_rate": 3e-4, "gamma": 0.99, "ent_coef": 0.01}
 """Short rollouts: episodes are at most ~20 steps, and every step costs an angle optimization."""
+DEFAULT_DQN = {
+    "learning_rate": 1e-3, "buffer_size": 50_000, "learning_starts": 64, "batch_size": 32, "train_freq": 1,
+    "target_update_interval": 250, "exploration_fraction": 0.5, "exploration_final_eps": 0.05, "gamma": 0.99,
+}
+"""Updates from the first 64 steps on, one per step: scored circuits are few and dear; epsilon
+falls from 1 to 0.05 over half the training."""
+ALGORITHMS = ("ppo", "dqn")
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,8 @@ class AgentConfig:
     space: str | None = None
     env: dict[str, Any] = field(default_factory=dict)
     ppo: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_PPO))
+    algorithm: str = "ppo"
+    dqn: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_DQN))
     seed: int = 0
     n_envs: int = 1
     timesteps: int = 0
@@ -84,6 +99,33 @@ def make_env(config: AgentConfig) -> gym.Env:
     return ActionMasker(env, lambda e: e.unwrapped.action_masks())
 
 
+def _model(config: AgentConfig, vec_env: Any, **kwargs: Any) -> Any:
+    """An untrained MaskablePPO or DQN for `config`, on `vec_env`."""
+    if config.algorithm == "dqn":
+        from stable_baselines3 import DQN
+
+        return DQN("MlpPolicy", vec_env, seed=config.seed, verbose=0, **config.dqn, **kwargs)
+    from sb3_contrib import MaskablePPO
+
+    return MaskablePPO(policy_class(config), vec_env, seed=config.seed, verbose=0, **config.ppo, **kwargs)
+
+
+def masked_action(model: Any, obs: np.ndarray, masks: np.ndarray, deterministic: bool = False) -> int:
+    """The policy's action among the legal ones: MaskablePPO applies `masks` itself; a DQN takes
+    the legal action of highest Q, or with its final exploration rate a random legal one."""
+    if not hasattr(model, "q_net"):
+        action, _ = model.predict(obs, action_masks=masks, deterministic=deterministic)
+        return int(action)
+    import torch
+
+    legal = np.flatnonzero(masks)
+    if not deterministic and torch.rand(()) < model.exploration_final_eps:
+        return int(legal[torch.randint(len(legal), ())])
+    with torch.no_grad():
+        q_values = model.q_net(model.policy.obs_to_tensor(obs)[0])[0].numpy()
+    return int(legal[np.argmax(q_values[legal])])
+
+
 def policy_class(config: AgentConfig) -> Any:
     """MaskablePPO's MLP policy; with the env's screen in the observation (`screen_observation`),
     the one that also uses it as a prior on the logits, so training starts informed."""
@@ -99,13 +141,14 @@ def _env_factory(config: AgentConfig) -> Callable[[], gym.Env]:
 
 
 def train_agent(config: AgentConfig, out: str | os.PathLike[str], *, progress_bar: bool = False) -> Any:
-    """Train MaskablePPO for `config.timesteps` steps on `config.n_envs` environments in
+    """Train MaskablePPO or DQN for `config.timesteps` steps on `config.n_envs` environments in
     parallel processes; save the agent folder (see the module docstring) and return the model."""
-    from sb3_contrib import MaskablePPO
     from stable_baselines3.common.callbacks import CheckpointCallback
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
+    if config.algorithm not in ALGORITHMS:
+        raise QnasError(not_allowed("--algorithm", config.algorithm, ALGORITHMS))
     if config.timesteps < 1:
         raise QnasError(f"--timesteps = {config.timesteps} must be at least 1.")
     if config.n_envs < 1:
@@ -121,12 +164,9 @@ def train_agent(config: AgentConfig, out: str | os.PathLike[str], *, progress_ba
         monitor_dir=str(folder / "monitor"),
     )
     try:
-        model = MaskablePPO(
-            policy_class(config), vec_env, seed=config.seed, tensorboard_log=str(folder / "tensorboard"), verbose=0,
-            **config.ppo,
-        )
+        model = _model(config, vec_env, tensorboard_log=str(folder / "tensorboard"))
         checkpoints = CheckpointCallback(
-            save_freq=max(1, config.ppo.get("n_steps", DEFAULT_PPO["n_steps"]) * 4 // config.n_envs),
+            save_freq=max(1, config.ppo.get("n_steps", DEFAULT_PPO["n_steps"]) * 4 // config.n_envs),  # every 4 PPO rollouts
             save_path=str(folder / "checkpoints"),
             name_prefix="agent",
         )
@@ -141,15 +181,13 @@ def train_agent(config: AgentConfig, out: str | os.PathLike[str], *, progress_ba
 
 def load_agent(folder: str | os.PathLike[str]) -> tuple[Any, AgentConfig]:
     """The trained policy of an agent folder, with its config; weights only, no unpickling."""
-    from sb3_contrib import MaskablePPO
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     config = AgentConfig.read(folder)
     weights = Path(folder) / WEIGHTS_FILE
     if not weights.is_file():
         raise QnasError(f"{folder} holds no {WEIGHTS_FILE}: the training did not finish; rerun `qnas agent train`.")
-    env = DummyVecEnv([_env_factory(config)])
-    model = MaskablePPO(policy_class(config), env, seed=config.seed, verbose=0, **config.ppo)
+    model = _model(config, DummyVecEnv([_env_factory(config)]))
     try:
         model.set_parameters(str(weights), exact_match=True)
     except Exception as exc:
@@ -171,9 +209,8 @@ def rollout(model: Any, env: gym.Env, seed: int, deterministic: bool = False) ->
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         while not done:
-            masks = env.unwrapped.action_masks()
-            action, _ = model.predict(obs, action_masks=masks, deterministic=deterministic)
-            obs, reward, terminated, truncated, info = env.step(int(action))
+            action = masked_action(model, obs, env.unwrapped.action_masks(), deterministic)
+            obs, reward, terminated, truncated, info = env.step(action)
             labels.append(info["action"])
             total += float(reward)
             done = terminated or truncated
@@ -201,7 +238,7 @@ def plot_learning_curve(folder: Path) -> Path | None:
     ax.plot(steps[window - 1 :], smooth, label=f"mean of {window}")
     ax.set_xlabel("timesteps")
     ax.set_ylabel("return")
-    ax.set_title("MaskablePPO on qnas/CircuitDesign-v0")
+    ax.set_title("the agent on qnas/CircuitDesign-v0")
     ax.legend()
     path = folder / "learning_curve.png"
     fig.savefig(path, dpi=100, bbox_inches="tight")

@@ -20,6 +20,9 @@ tasks: its angles re-optimized; classification: the layer stack trained for the 
 - adapt (Pauli-rotation tasks only, the `pauli` tier: `gate_set="pauli"`): `qnas.agents.adapt`'s
   gradient screen picks each action, greedy in the first episode, then among the 3 largest
   gradients; every screened operator is charged as a cheap probe (issue 21);
+- dqn: stable-baselines3's DQN (`qnas.agents.rl_agent.DEFAULT_DQN`: a replay buffer, updates
+  from step 64 on, epsilon from 1 to 0.05 over half the budget), the off-policy agent of the QAS
+  literature; it has no masks, so like Optuna's random sampler it spends steps on refused actions;
 - rl-curriculum (ground-state tasks): rl with the env's moving threshold (`curriculum=True`:
   from halfway between the reference state's error and the target, on a log scale, halved after
   every 5 successes), as in Ostaszewski et al. and CRLQAS; the table still counts the real target;
@@ -91,12 +94,13 @@ from optuna.storages.journal import JournalFileBackend
 from profiling import PhaseTimers, print_phases
 from proposer_statistics import compare
 from sb3_contrib import MaskablePPO
+from stable_baselines3 import DQN
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
 from qnas.agents import make_sampler
 from qnas.agents.adapt import AdaptScreen
-from qnas.agents.rl_agent import DEFAULT_PPO
+from qnas.agents.rl_agent import DEFAULT_DQN, DEFAULT_PPO
 from qnas.agents.screen_prior import ScreenPriorPolicy
 from qnas.cli import parse_task_args
 from qnas.envs import CIRCUIT_DESIGN_ID
@@ -105,12 +109,12 @@ from qnas.envs.scoring import CHEMICAL_ACCURACY
 from qnas.errors import QnasError
 
 HAMILTONIANS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "hamiltonians"
-PROPOSERS = ("random", "masked", "tpe", "nsga2", "rl", "rl-curriculum", "adapt", "rl-screen")
+PROPOSERS = ("random", "masked", "tpe", "nsga2", "rl", "rl-curriculum", "dqn", "adapt", "rl-screen")
 SCREENING = ("adapt", "rl-screen")
 """Proposers that screen Pauli rotations: they run on the pauli tier only."""
 RL = {"rl": {}, "rl-curriculum": {"curriculum": True}, "rl-screen": {"screen_observation": True}}
 """MaskablePPO proposers and the env options each adds."""
-ONE_WORKER = ("masked", "adapt", "rl-screen", "rl-curriculum")
+ONE_WORKER = ("masked", "adapt", "rl-screen", "rl-curriculum", "dqn")
 """Proposers that run on one worker only (`--workers 2` compares samplers and RL on two)."""
 METRICS: dict[str, tuple[Callable[[float, float], bool], Callable[..., float]]] = {
     "fidelity": (operator.gt, max),
@@ -374,6 +378,19 @@ def applies(proposer: str, bench: Benchmark) -> bool:
     return proposer != "rl-curriculum" or bench.metric == "energy_error"
 
 
+def run_dqn(bench: Benchmark, seed: int, timers: PhaseTimers) -> dict[str, Any]:
+    """DQN learning for `bench.budget` steps on one environment, from its replay buffer."""
+    env = DummyVecEnv([lambda: Tally(bench.make_env(), bench)])
+    settings = {**DEFAULT_DQN, "learning_starts": min(DEFAULT_DQN["learning_starts"], bench.budget // 4)}
+    mark = time.perf_counter()
+    model = DQN("MlpPolicy", env, seed=seed, verbose=0, **settings)
+    timers.add("proposer: DQN set-up", mark)
+    model.learn(total_timesteps=bench.budget)
+    outcome = env.env_method("outcome")[0]
+    env.close()
+    return outcome
+
+
 def run_masked(bench: Benchmark, seed: int, timers: PhaseTimers) -> dict[str, Any]:
     """Masked-uniform random search, one process, until the budget is spent."""
     env = Tally(bench.make_env(), bench)
@@ -480,6 +497,8 @@ def one_run(
         outcomes = [run_masked(bench, seed, timers)]
     elif proposer == "adapt":
         outcomes = [run_adapt(bench, seed, timers)]
+    elif proposer == "dqn":
+        outcomes = [run_dqn(bench, seed, timers)]
     elif pair is not None:
         outcomes = pair.run(bench, proposer, seed, timers)
     else:

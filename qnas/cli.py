@@ -161,7 +161,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
-    """`agent train`: train MaskablePPO on the design env; `agent propose`: its proposals into a study."""
+    """`agent train`: train MaskablePPO or DQN on the design env; `agent propose`: its proposals into a study."""
     from qnas.agents.rl_agent import AgentConfig
 
     if args.agent_command == "propose":
@@ -179,8 +179,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
     env = parse_task_args(args.env_arg)
     env.update({k: v for k, v in (("gate_set", args.gate_set), ("max_gates", args.max_gates)) if v is not None})
     config = AgentConfig(
-        task=_task_config(args), space=args.space, env=env, ppo=dict(DEFAULT_PPO), seed=args.seed,
-        n_envs=args.n_envs, timesteps=args.timesteps,
+        task=_task_config(args), space=args.space, env=env, ppo=dict(DEFAULT_PPO), algorithm=args.algorithm,
+        seed=args.seed, n_envs=args.n_envs, timesteps=args.timesteps,
     )
     train_agent(config, args.out, progress_bar=sys.stderr.isatty())
     out = Path(args.out)
@@ -396,10 +396,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     agent = sub.add_parser("agent", help="train the RL agent alone, or let a trained one propose into a study")
     agent_sub = agent.add_subparsers(dest="agent_command", required=True)
-    train = agent_sub.add_parser("train", help="train MaskablePPO on qnas/CircuitDesign-v0")
+    train = agent_sub.add_parser("train", help="train MaskablePPO (or DQN) on qnas/CircuitDesign-v0")
     _add_task_arguments(train)
     train.add_argument("--space", help="search space the actions come from (default: by task kind)")
     train.add_argument("--timesteps", type=int, default=20_000)
+    train.add_argument(
+        "--algorithm", default="ppo", help="ppo (MaskablePPO, the default) or dqn (off-policy, with a replay buffer)"
+    )
     train.add_argument("--n-envs", type=int, default=2, help="environments stepped in parallel processes")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--gate-set", help="space (default), blocks (each entangling gate with rotations on its wires) or qas-gym (X, Y, Z, H, RZ(pi/4), CNOT)")

@@ -184,3 +184,20 @@ def test_an_agent_trained_informed_reloads_its_prior_and_proposes_for_its_task(t
     trials = optuna.load_study(study_name="informed", storage=storage).trials
     assert [t.user_attrs["proposer"] for t in trials] == ["rl", "rl"]
     assert all(t.user_attrs["rl_actions"][0].startswith("R(") for t in trials)
+
+
+def test_a_dqn_agent_trains_with_replay_reloads_and_proposes_legal_circuits(tmp_path: Path, storage: str) -> None:
+    assert main(["agent", "train", "--task", "bell", "--gate-set", "qas-gym", "--algorithm", "dqn", "--timesteps", "96",
+                 "--n-envs", "1", "--out", str(tmp_path / "dqn")]) == 0
+    model, config = load_agent(tmp_path / "dqn")
+    assert config.algorithm == "dqn" and model.replay_buffer is not None and hasattr(model, "q_net")
+    run_search(SearchConfig(task=BELL, trials=3, workers=0, storage=storage, study="dqn", agent="rl",
+                            policy=str(tmp_path / "dqn")))
+    trials = optuna.load_study(study_name="dqn", storage=storage).trials
+    assert len(trials) == 3 and all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    assert all(t.user_attrs["proposer"] == "rl" and t.user_attrs["rl_actions"] for t in trials)
+
+
+def test_an_unknown_algorithm_names_the_choices(tmp_path: Path, capsys) -> None:
+    code = main(["agent", "train", "--task", "bell", "--algorithm", "a2c", "--timesteps", "8", "--out", str(tmp_path / "a")])
+    assert code == 2 and "--algorithm = 'a2c' is not allowed; allowed values: ['ppo', 'dqn']" in capsys.readouterr().err
