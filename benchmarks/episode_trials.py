@@ -2,7 +2,8 @@
 
 The trial picks the action at slot k as a define-by-run integer parameter, until the episode ends
 or the evaluation budget is spent, and its value is the episode's return (the RL agent's signal
-too). `rl_vs_samplers.py` and `search_efficiency.py` both run their samplers through this loop, so
+too). After each step it reports the score of the circuit so far as intermediate value k, so a
+sampler can learn from every prefix, not only from the episode's return (`SurrogateSampler`). `rl_vs_samplers.py` and `search_efficiency.py` both run their samplers through this loop, so
 their evaluation counts mean the same thing.
 """
 
@@ -42,7 +43,8 @@ def play_trials(study: optuna.Study, env: CountedEnv, seed: int, evaluations: in
             mark = time.perf_counter()
             action = trial.suggest_int(f"slot{slot}", 0, int(env.action_space.n) - 1)
             mark = timers.add("proposer: ask/tell", mark)
-            _, reward, terminated, truncated, _ = env.step(action)
+            _, reward, terminated, truncated, info = env.step(action)
+            trial.report(info["score"], slot)
             total += float(reward)
             slot += 1
             done = terminated or truncated

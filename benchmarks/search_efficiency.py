@@ -13,6 +13,9 @@ tasks: its angles re-optimized; classification: the layer stack trained for the 
 - random / tpe / nsga2: qnas' own samplers (`qnas.agents.make_sampler`, what `qnas search
   --sampler` builds); each Optuna trial picks the action at slot k, define-by-run, until stop,
   the target or the gate limit, and its value is the episode's return;
+- surrogate: `qnas.agents.surrogate_sampler.SurrogateSampler`, an Optuna sampler that fits a ridge
+  model to every prefix score the trials report and picks each slot's action by it (10 random
+  trials first);
 - masked: each action uniform among the legal ones (`masked_random.py`): random search that,
   like MaskablePPO, never spends a step on an action the env refuses;
 - rl: MaskablePPO (sb3-contrib, `qnas.agents.rl_agent`'s PPO settings, shorter rollouts for small
@@ -102,6 +105,7 @@ from qnas.agents import make_sampler
 from qnas.agents.adapt import AdaptScreen
 from qnas.agents.rl_agent import DEFAULT_DQN, DEFAULT_PPO
 from qnas.agents.screen_prior import ScreenPriorPolicy
+from qnas.agents.surrogate_sampler import SurrogateSampler
 from qnas.cli import parse_task_args
 from qnas.envs import CIRCUIT_DESIGN_ID
 from qnas.envs.pruning import PruneOnSuccess
@@ -109,7 +113,7 @@ from qnas.envs.scoring import CHEMICAL_ACCURACY
 from qnas.errors import QnasError
 
 HAMILTONIANS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "hamiltonians"
-PROPOSERS = ("random", "masked", "tpe", "nsga2", "rl", "rl-curriculum", "dqn", "adapt", "rl-screen")
+PROPOSERS = ("random", "masked", "tpe", "nsga2", "surrogate", "rl", "rl-curriculum", "dqn", "adapt", "rl-screen")
 SCREENING = ("adapt", "rl-screen")
 """Proposers that screen Pauli rotations: they run on the pauli tier only."""
 RL = {"rl": {}, "rl-curriculum": {"curriculum": True}, "rl-screen": {"screen_observation": True}}
@@ -419,10 +423,15 @@ def run_adapt(bench: Benchmark, seed: int, timers: PhaseTimers) -> dict[str, Any
     return env.outcome()
 
 
+def episode_sampler(name: str, seed: int, budget: int) -> optuna.samplers.BaseSampler:
+    """qnas' own sampler `name` (`qnas search --sampler`), or the slot-wise surrogate."""
+    return SurrogateSampler(seed=seed) if name == "surrogate" else make_sampler(name, seed, budget)
+
+
 def run_sampler(bench: Benchmark, sampler: str, seed: int, timers: PhaseTimers) -> dict[str, Any]:
     """One sampler, one process: trials until the budget is spent."""
     env = Tally(bench.make_env(), bench)
-    study = optuna.create_study(direction="maximize", sampler=make_sampler(sampler, seed, bench.budget))
+    study = optuna.create_study(direction="maximize", sampler=episode_sampler(sampler, seed, bench.budget))
     play_trials(study, env, seed, bench.budget, timers)
     return env.outcome()
 
@@ -435,7 +444,7 @@ def sampler_worker(bench: Benchmark, sampler: str, seed: int, worker: int, journ
     timers = PhaseTimers()
     storage = JournalStorage(JournalFileBackend(journal))
     seed = seed * 1000 + worker  # the two workers must not draw the same random trials
-    sampler_object = make_sampler(sampler, seed, bench.budget)
+    sampler_object = episode_sampler(sampler, seed, bench.budget)
     study = optuna.load_study(study_name="efficiency", storage=storage, sampler=sampler_object)
     env = Tally(bench.make_env(), bench)
     timers.add("worker set-up: load the study, build the env", started)
