@@ -410,3 +410,15 @@ def test_qnas_search_on_a_molecule_with_ray_workers(tmp_path: Path, storage: str
     for energy, error in _energies(storage, "h2-ray"):
         assert error == pytest.approx(energy - planted, abs=1e-9)
         assert energy >= task.exact_energy - 1e-9
+
+
+def test_a_diatomic_molecule_takes_a_bond_length_in_place_of_a_geometry() -> None:
+    by_length = make_task({"name": "molecule", "symbols": ["H", "H"], "bond_length": 0.9})
+    by_geometry = make_task({"name": "molecule", "symbols": ["H", "H"], "geometry": [[0, 0, 0], [0, 0, 0.9]]})
+    assert by_length.exact_energy == pytest.approx(by_geometry.exact_energy, abs=1e-10)
+    assert by_length.config()["bond_length"] == 0.9 and "geometry" not in by_length.config()
+    assert make_task(by_length.config()).exact_energy == pytest.approx(by_length.exact_energy, abs=1e-12)
+    with pytest.raises(TaskError, match="give geometry or bond_length .* not both"):
+        make_task({"name": "molecule", "symbols": ["H", "H"], "bond_length": 0.9, "geometry": [[0, 0, 0], [0, 0, 1]]})
+    with pytest.raises(TaskError, match=r"bond_length places two atoms, but symbols \['H', 'H', 'H'\] has 3"):
+        make_task({"name": "molecule", "symbols": ["H", "H", "H"], "bond_length": 0.9})

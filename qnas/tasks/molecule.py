@@ -38,6 +38,7 @@ def build_molecule(
     *,
     symbols: list[str] | None = None,
     geometry: list[list[float]] | None = None,
+    bond_length: float | None = None,
     charge: int = 0,
     mult: int = 1,
     basis: str = "sto-3g",
@@ -45,19 +46,31 @@ def build_molecule(
     active_electrons: int | None = None,
     active_orbitals: int | None = None,
 ) -> VQETask:
-    """Any closed-shell molecule of H to Ne atoms; `geometry` holds one [x, y, z] row in Å per symbol."""
+    """Any closed-shell molecule of H to Ne atoms; `geometry` holds one [x, y, z] row in Å per symbol,
+    or, for two atoms, `bond_length` (Å) puts them on the z axis (what `qnas scan` varies)."""
     names = _check_symbols(symbols)
-    params: dict[str, Any] = {
-        "symbols": list(names),
-        "geometry": _check_geometry(geometry, names),
+    params: dict[str, Any] = {"symbols": list(names)}
+    if bond_length is not None:
+        if geometry is not None:
+            raise TaskError("molecule: give geometry or bond_length (two atoms on the z axis), not both.")
+        if len(names) != 2:
+            raise TaskError(
+                f"molecule: bond_length places two atoms, but symbols {list(names)} has {len(names)}; give geometry instead."
+            )
+        params["bond_length"] = check_float("molecule", "bond_length", bond_length, MIN_DISTANCE, 10.0)
+        geometry = [[0.0, 0.0, 0.0], [0.0, 0.0, params["bond_length"]]]
+    else:
+        params["geometry"] = _check_geometry(geometry, names)
+    params.update({
         "charge": check_int("molecule", "charge", charge, -100, 100),
         "mult": check_int("molecule", "mult", mult, 1, 100),
         "basis": _check_choice("basis", basis.lower() if isinstance(basis, str) else basis, BASIS_SETS),
         "mapping": _check_choice("mapping", mapping, MAPPINGS),
         "active_electrons": active_electrons,
         "active_orbitals": active_orbitals,
-    }
-    return _molecule_task("molecule", params, **params)
+    })
+    built = {key: value for key, value in params.items() if key != "bond_length"}
+    return _molecule_task("molecule", params, **{**built, "geometry": _check_geometry(geometry, names)})
 
 
 def build_h2(*, bond_length: float = 0.7414) -> VQETask:
