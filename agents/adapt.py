@@ -11,7 +11,9 @@ a full evaluation counted exactly as any other proposer's, and the circuits can 
 compared on equal terms.
 
 The first episode is greedy: the largest gradient, and stop when every gradient is under
-`gradient_tolerance` (nothing in the pool changes the score to first order). A greedy episode
+`gradient_tolerance` (nothing in the pool changes the score to first order). With
+`criterion="landscape"` the screen ranks each single-word rotation by the best it can do over its
+whole angle, exactly (`qnas.envs.screening`), which also sees gains that start flat. A greedy episode
 repeats itself, so later ones keep a small beam: each step draws among the `beam` largest
 gradients, which reaches circuits one greedy misstep away.
 """
@@ -23,17 +25,28 @@ from typing import Any
 import numpy as np
 
 from qnas.envs.screening import RotationScreen
-from qnas.errors import QnasError
+from qnas.errors import QnasError, not_allowed
 
 DEFAULT_GRADIENT_TOLERANCE = 1e-4
-"""Per radian, in the score's units (Ha, or fidelity): under it for every operator, stop."""
+"""Per radian, in the score's units (Ha, or fidelity): under it for every operator, stop. The
+landscape criterion compares each rotation's best gain (Ha, or fidelity) with it."""
 DEFAULT_BEAM = 3
+CRITERIA = ("gradient", "landscape")
 
 
 class AdaptScreen:
     """Chooses the next action of a `CircuitDesignEnv(gate_set="pauli")` from the pool's gradients."""
 
-    def __init__(self, env: Any, gradient_tolerance: float = DEFAULT_GRADIENT_TOLERANCE, beam: int = DEFAULT_BEAM) -> None:
+    def __init__(
+        self,
+        env: Any,
+        gradient_tolerance: float = DEFAULT_GRADIENT_TOLERANCE,
+        beam: int = DEFAULT_BEAM,
+        criterion: str = "gradient",
+    ) -> None:
+        if criterion not in CRITERIA:
+            raise QnasError(not_allowed("criterion", criterion, CRITERIA))
+        self.criterion = criterion
         self.env = env.unwrapped
         actions = self.env.actions
         if any(action.kind not in ("rotation", "stop") for action in actions):
@@ -53,12 +66,19 @@ class AdaptScreen:
         self.probes += len(self._screen)
         return self._screen.gradients(self.env.scorer)
 
+    def strengths(self) -> np.ndarray:
+        """What `choose` ranks by: |gradient|, or each rotation's best gain over its angle (landscape)."""
+        if self.criterion == "landscape":
+            self.probes += len(self._screen)
+            return self._screen.landscape_gains(self.env.scorer)
+        return np.abs(self.gradients())
+
     def choose(self, rng: np.random.Generator | None = None) -> int:
         """The next action: stop when every gradient is under the tolerance and stop is legal;
         else with `rng` None the legal rotation of largest |gradient|, or one drawn with `rng`
         among the `beam` largest (an empty circuit must place something, however flat)."""
         mask = self.env.action_masks()
-        strength = np.where(mask[: self.stop], np.abs(self.gradients()), -np.inf)
+        strength = np.where(mask[: self.stop], self.strengths(), -np.inf)
         if mask[self.stop] and not strength.max() >= self.gradient_tolerance:
             return self.stop
         ranked = np.argsort(-strength, kind="stable")[: self.beam]

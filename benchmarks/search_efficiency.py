@@ -22,7 +22,8 @@ tasks: its angles re-optimized; classification: the layer stack trained for the 
   budgets) learning for the whole budget; every training step counts;
 - adapt (Pauli-rotation tasks only, the `pauli` tier: `gate_set="pauli"`): `qnas.agents.adapt`'s
   gradient screen picks each action, greedy in the first episode, then among the 3 largest
-  gradients; every screened operator is charged as a cheap probe (issue 21);
+  gradients; every screened operator is charged as a cheap probe (issue 21); adapt-landscape
+  ranks by each rotation's best gain over its whole angle instead (two probes a rotation);
 - dqn: stable-baselines3's DQN (`qnas.agents.rl_agent.DEFAULT_DQN`: a replay buffer, updates
   from step 64 on, epsilon from 1 to 0.05 over half the budget), the off-policy agent of the QAS
   literature; it has no masks, so like Optuna's random sampler it spends steps on refused actions;
@@ -113,12 +114,14 @@ from qnas.envs.scoring import CHEMICAL_ACCURACY
 from qnas.errors import QnasError
 
 HAMILTONIANS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "hamiltonians"
-PROPOSERS = ("random", "masked", "tpe", "nsga2", "surrogate", "rl", "rl-curriculum", "dqn", "adapt", "rl-screen")
-SCREENING = ("adapt", "rl-screen")
+PROPOSERS = (
+    "random", "masked", "tpe", "nsga2", "surrogate", "rl", "rl-curriculum", "dqn", "adapt", "adapt-landscape", "rl-screen"
+)
+SCREENING = ("adapt", "adapt-landscape", "rl-screen")
 """Proposers that screen Pauli rotations: they run on the pauli tier only."""
 RL = {"rl": {}, "rl-curriculum": {"curriculum": True}, "rl-screen": {"screen_observation": True}}
 """MaskablePPO proposers and the env options each adds."""
-ONE_WORKER = ("masked", "adapt", "rl-screen", "rl-curriculum", "dqn")
+ONE_WORKER = ("masked", "adapt", "adapt-landscape", "rl-screen", "rl-curriculum", "dqn")
 """Proposers that run on one worker only (`--workers 2` compares samplers and RL on two)."""
 METRICS: dict[str, tuple[Callable[[float, float], bool], Callable[..., float]]] = {
     "fidelity": (operator.gt, max),
@@ -402,11 +405,12 @@ def run_masked(bench: Benchmark, seed: int, timers: PhaseTimers) -> dict[str, An
     return env.outcome()
 
 
-def run_adapt(bench: Benchmark, seed: int, timers: PhaseTimers) -> dict[str, Any]:
-    """ADAPT's screen choosing every action until the budget is spent: the first episode greedy,
-    later ones drawing among the beam (seeded); each screen's operators are charged as probes."""
+def run_adapt(bench: Benchmark, seed: int, timers: PhaseTimers, criterion: str = "gradient") -> dict[str, Any]:
+    """ADAPT's screen (`criterion`) choosing every action until the budget is spent: the first
+    episode greedy, later ones drawing among the beam (seeded); each screen's operators are
+    charged as probes."""
     env = Tally(bench.make_env(), bench)
-    screen = AdaptScreen(env)
+    screen = AdaptScreen(env, criterion=criterion)
     rng = np.random.default_rng(seed)
     episode = 0
     while env.evaluations < bench.budget:
@@ -504,8 +508,8 @@ def one_run(
         outcomes = run_rl(bench, seed, workers, ppo, timers, proposer)
     elif proposer == "masked":
         outcomes = [run_masked(bench, seed, timers)]
-    elif proposer == "adapt":
-        outcomes = [run_adapt(bench, seed, timers)]
+    elif proposer in ("adapt", "adapt-landscape"):
+        outcomes = [run_adapt(bench, seed, timers, "landscape" if proposer == "adapt-landscape" else "gradient")]
     elif proposer == "dqn":
         outcomes = [run_dqn(bench, seed, timers)]
     elif pair is not None:

@@ -135,6 +135,11 @@ class CircuitScorer:
         self.angles = np.append(self.angles, rng.uniform(-NEW_ANGLE_SPREAD, NEW_ANGLE_SPREAD))
         return self._optimize(rng)
 
+    @property
+    def minimizes(self) -> bool:
+        """Whether the observable's value is minimized (an energy) rather than maximized (a fidelity)."""
+        return self._sign > 0
+
     def state(self) -> np.ndarray:
         """The circuit's state at the current angles."""
         return self.circuit.state(self.angles)

@@ -166,7 +166,7 @@ def test_a_campaign_file_keeps_each_run_and_a_rerun_runs_none_again(efficiency, 
 
 @pytest.mark.parametrize(
     ("flags", "message"),
-    [(["--workers", "2", "--proposers", "masked"], "masked/adapt/rl-screen/rl-curriculum/dqn proposers run on one worker"),
+    [(["--workers", "2", "--proposers", "masked"], "masked/adapt/adapt-landscape/rl-screen/rl-curriculum/dqn proposers run on one worker"),
      (["--jobs", "2", "--profile"], "--jobs 2 must be at least 1, and 1 with --workers 2 or --profile"),
      (["--profile", "--results", "r.jsonl"], "--results keeps runs on 1 worker without --profile")],
 )

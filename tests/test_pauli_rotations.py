@@ -15,7 +15,7 @@ import pytest
 import scipy.linalg
 import torch
 
-from qnas.adjoint import AdjointCircuit, Observable
+from qnas.adjoint import AdjointCircuit, Observable, pauli_kick
 from qnas.agents.adapt import AdaptScreen
 from qnas.envs import CIRCUIT_DESIGN_ID
 from qnas.envs.scoring import CHEMICAL_ACCURACY
@@ -236,3 +236,26 @@ def test_pauli_actions_mask_a_repeated_rotation_and_bad_settings_are_refused():
         gym.make(CIRCUIT_DESIGN_ID, task="bell", pool="pairs")
     with pytest.raises(QnasError, match="build the environment with gate_set='pauli'"):
         AdaptScreen(gym.make(CIRCUIT_DESIGN_ID, task="bell"))
+
+
+def test_the_landscape_screen_gives_each_rotations_best_gain_over_its_angle():
+    env = lih6_env()
+    screen = AdaptScreen(env, criterion="landscape")
+    env.reset(seed=0)
+    env.step(AdaptScreen(env).choose())
+    gains = screen.strengths()
+    scorer, actions = env.unwrapped.scorer, env.unwrapped.actions
+    before = scorer.observable.value(scorer.state())
+    thetas = np.linspace(-np.pi, np.pi, 2001)
+    for index in [*np.argsort(-gains)[:3], 0, 7]:
+        rotation = actions[index].rotation
+        kick = pauli_kick(rotation.word)
+        psi = scorer.state()
+        energies = [scorer.observable.value(np.cos(t / 2) * psi + np.sin(t / 2) * kick(psi)) for t in thetas]
+        assert gains[index] == pytest.approx(before - min(energies), abs=1e-6)
+    with pytest.raises(QnasError, match="criterion = 'hessian' is not allowed"):
+        AdaptScreen(env, criterion="hessian")
+    with pytest.raises(QnasError, match="landscape screen needs single Pauli words"):
+        excitations = lih6_env(pool="fermionic-excitations")
+        excitations.reset(seed=0)
+        AdaptScreen(excitations, criterion="landscape").strengths()
