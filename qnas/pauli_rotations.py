@@ -22,7 +22,7 @@ import pennylane as qml
 from qnas.errors import QnasError, not_allowed
 from qnas.spec import GateSpec
 
-POOLS = ("all", "fermionic-excitations", "qubit-excitations", "minimal", "pairs")
+POOLS = ("all", "fermionic-excitations", "qubit-excitations", "minimal", "pairs", "gates")
 """all: every operator of the qubit pools below that applies to the task (the default);
 fermionic-excitations: every single and double excitation from the reference state's occupied
 wires to its empty ones, as exp(theta (T - T^dag)) under Jordan-Wigner, Z strings kept (one angle
@@ -30,7 +30,9 @@ for all of an excitation's Pauli strings; ADAPT-VQE's pool, for Jordan-Wigner Ha
 qubit-excitations: the Pauli strings of every single and double excitation under Jordan-Wigner,
 Z strings dropped (qubit-ADAPT's pool; from the reference state's occupied wires to its empty ones); minimal:
 the 2n - 2 operators {Z_j Y_j+1} and {Y_j} (a minimal complete pool of that paper's kind); pairs:
-every Y_j and every weight-2 word with one Y on a pair of wires (no molecule needed)."""
+every Y_j and every weight-2 word with one Y on a pair of wires (no molecule needed); gates: the
+hardware-efficient vocabulary, RX, RY and RZ on every wire (X_j, Y_j, Z_j) and the entangling
+RZZ on every pair (Z_a Z_b, compiled CNOT RZ CNOT)."""
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,10 @@ def make_pool(name: str, n_qubits: int, reference_state: Sequence[int] | None = 
         occupied = sum(reference_state or ())
         names = ["qubit-excitations"] if 0 < occupied < n_qubits else []
         return tuple(dict.fromkeys(op for pool in [*names, "pairs", "minimal"] for op in make_pool(pool, n_qubits, reference_state)))
-    if name == "minimal":
+    if name == "gates":
+        words = [_word(n_qubits, {j: letter}) for j in range(n_qubits) for letter in "XYZ"]
+        words += [_word(n_qubits, {a: "Z", b: "Z"}) for a, b in itertools.combinations(range(n_qubits), 2)]
+    elif name == "minimal":
         words = [_word(n_qubits, {j: "Z", j + 1: "Y"}) for j in range(n_qubits - 1)]
         words += [_word(n_qubits, {j: "Y"}) for j in range(1, n_qubits)]
     elif name == "pairs":
