@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import mannwhitneyu
+from scipy.stats import fisher_exact, mannwhitneyu
 
 BOOTSTRAP_RESAMPLES = 10_000
 
@@ -42,15 +42,18 @@ class Comparison:
     low: float
     high: float
     p_value: float
+    success_p_value: float
+    """One-sided Fisher exact p of "X reaches the target in more runs": what is left to compare
+    where most runs of both are censored and the medians say nothing."""
     censored: int
     baseline_censored: int
     runs: int
     baseline_runs: int
 
     def row(self) -> str:
-        """Table cells: ratio [interval] | p | censored runs (X, baseline)."""
+        """Table cells: ratio [interval] | p | censored runs (X, baseline) | success p."""
         return (f"{self.ratio:.2f} [{self.low:.2f}, {self.high:.2f}] | {self.p_value:.3g} | "
-                f"{self.censored}/{self.runs}, {self.baseline_censored}/{self.baseline_runs}")
+                f"{self.censored}/{self.runs}, {self.baseline_censored}/{self.baseline_runs} | {self.success_p_value:.3g}")
 
 
 def median_ratio_interval(
@@ -72,4 +75,7 @@ def compare(
     x, y = censored(first_success, budget), censored(baseline, budget)
     ratio, low, high = median_ratio_interval(x, y, seed=seed)
     p_value = float(mannwhitneyu(x, y, alternative="less").pvalue)
-    return Comparison(ratio, low, high, p_value, int(np.sum(x > budget)), int(np.sum(y > budget)), x.size, y.size)
+    censored_x, censored_y = int(np.sum(x > budget)), int(np.sum(y > budget))
+    successes = [[x.size - censored_x, censored_x], [y.size - censored_y, censored_y]]
+    success_p = float(fisher_exact(successes, alternative="greater").pvalue)
+    return Comparison(ratio, low, high, p_value, success_p, censored_x, censored_y, x.size, y.size)

@@ -730,8 +730,9 @@ def run_task(name: str, bench: Benchmark, args: argparse.Namespace, pair: RayPai
                   for r in runs] for p, runs in results.items()}
     if args.baseline in scored and len(scored) > 1:
         print(f"\n| {name}: proposer vs {args.baseline} | median full evaluations to target, ratio [bootstrap 95%] "
-              "| one-sided Mann-Whitney p (fewer) | censored runs: proposer, baseline |")
-        print("|---|---|---|---|")
+              "| one-sided Mann-Whitney p (fewer) | censored runs: proposer, baseline "
+              "| one-sided Fisher p (more successes) |")
+        print("|---|---|---|---|---|")
         for proposer, first in scored.items():
             if proposer != args.baseline:
                 print(f"| {proposer} | {compare(first, scored[args.baseline], bench.budget).row()} |")

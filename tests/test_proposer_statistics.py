@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -61,4 +62,15 @@ def test_bad_input_is_refused_with_the_reason(stats) -> None:
 
 def test_the_row_prints_ratio_interval_p_and_censored_counts(stats) -> None:
     row = stats.compare([1, 2, None], [5, None, None], budget=9).row()
-    assert row.count("|") == 2 and "1/3, 2/3" in row
+    assert row.count("|") == 3 and "1/3, 2/3" in row
+
+
+def test_success_counts_are_compared_where_most_runs_are_censored(stats) -> None:
+    """GHZ-5's case: 11 of 30 against 5 of 30 reached the target; both medians are censored."""
+    first = [100] * 11 + [None] * 19
+    baseline = [100] * 5 + [None] * 25
+    comparison = stats.compare(first, baseline, budget=1000)
+    # the hypergeometric tail: at least 11 of the 16 successes fall among the proposer's 30 runs
+    tail = sum(math.comb(16, k) * math.comb(44, 30 - k) for k in range(11, 17)) / math.comb(60, 30)
+    assert comparison.ratio == 1.0 and comparison.success_p_value == pytest.approx(tail, rel=1e-9)
+    assert stats.compare(baseline, first, budget=1000).success_p_value > 0.95
