@@ -7,7 +7,8 @@ at the task's threshold (`EpisodeProposer`), and the trial records `proposer=ada
 rotations placed (`adapt_actions`), the screening cost (`adapt_probes`: operators screened) and
 the full evaluations the episode spent (`adapt_full_evaluations`, plus `adapt_prune_evaluations`
 for the pruning replay). With `warm_start` (rotation labels, `qnas scan`'s previous point), each
-episode places those first, then screens on from there.
+episode starts from that circuit (the env's warm start: its angles optimized once, one full
+evaluation), then screens on from there.
 """
 
 from __future__ import annotations
@@ -60,15 +61,15 @@ class AdaptProposer(EpisodeProposer):
         episode = self._episodes
         self._episodes += 1
         rng = None if episode == 0 else np.random.default_rng([self._seed, episode])
-        self.env.reset(seed=self._seed * 100_003 + episode)
-        probes, labels, placed, done = self.screen.probes, [], 0, False
-        info: dict[str, Any] = {}
-        warm = list(self.warm_start)
+        _, info = self.env.reset(
+            seed=self._seed * 100_003 + episode, options={"actions": self.warm_start} if self.warm_start else None
+        )
+        design = self.env.unwrapped
+        probes, labels = self.screen.probes, [design.actions[a].label for a in self.warm_start]
+        placed, done = (1 if self.warm_start else 0), False  # a warm start is one angle optimization
         while not done:
-            legal = self.env.unwrapped.action_masks()
-            while warm and not legal[warm[0]]:  # a repeat the mask refuses
-                warm.pop(0)
-            action = warm.pop(0) if warm else self.screen.choose(rng)
+            # a warm start that already reaches the threshold is proposed as it is (and pruned)
+            action = self.screen.stop if design.reached_threshold() else self.screen.choose(rng)
             _, _, terminated, truncated, info = self.env.step(action)
             labels.append(info["action"])
             placed += info["action"] != "stop"

@@ -267,9 +267,14 @@ class Tally(gym.Wrapper):
         started = time.perf_counter()
         out = self.env.reset(**kwargs)
         self.env_seconds += time.perf_counter() - started
+        info = out[1]
         if self.evaluations < self.bench.budget:
-            self.probes += out[1].get("probes", 0)
-        self._prefix = ()
+            self.probes += info.get("probes", 0)
+        self._prefix = tuple(int(a) for a in (kwargs.get("options") or {}).get("actions", ()))
+        if info.get("warm_started"):  # the warm start's one angle optimization: a full evaluation, and a step
+            self.evaluations += 1
+            if self.evaluations <= self.bench.budget:
+                self._record(info, scored=True)
         return out
 
     def count_probes(self, n: int) -> None:
@@ -289,7 +294,13 @@ class Tally(gym.Wrapper):
             self._prefix += (int(action),)
         if self.evaluations > self.bench.budget:
             return out
-        if placed:
+        self._record(info, scored=placed)
+        return out
+
+    def _record(self, info: dict[str, Any], scored: bool) -> None:
+        """A step's metrics: count a circuit `scored` with its angles optimized (the prefix so far),
+        keep the best value and the first success."""
+        if scored:
             self.scored += 1
             self.circuits.add(self._prefix)
         value = info.get(self.bench.metric)
@@ -302,7 +313,6 @@ class Tally(gym.Wrapper):
                     self.first_success = {"steps": self.evaluations, "scored": self.scored,
                                           "circuits": len(self.circuits), "probes": self.probes,
                                           "seconds": time.perf_counter() - self._started}
-        return out
 
     def action_masks(self) -> np.ndarray:
         return self.env.unwrapped.action_masks()

@@ -217,6 +217,8 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
     # --- gymnasium API -------------------------------------------------------------------------
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+        """Start an empty circuit; `options={"actions": [i, ...]}` starts from those actions instead
+        (a warm start: placed in order, every angle optimized once, each counted as a step)."""
         super().reset(seed=seed)
         self._slots, self._steps, self._layers, self._placed_gates = [], 0, [], 0
         self._reupload = self._done = False
@@ -224,8 +226,13 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
             self._metrics = self._classifier.baseline()
         else:
             self._metrics = self._circuit.reset()
+        warm = list((options or {}).get("actions", ()))
+        if warm:
+            self._warm_start(warm)
         self._screen_now()
-        return self._observation(), self._info(None, invalid=False, final=False)
+        info = self._info(None, invalid=False, final=False)
+        info["warm_started"] = len(warm)
+        return self._observation(), info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._done:
@@ -258,6 +265,27 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
             self._screen_now()
         info = self._info(chosen, invalid=invalid, final=self._done)
         return self._observation(), float(reward), terminated, truncated, info
+
+    def _warm_start(self, actions: list[int]) -> None:
+        if self.task.kind == "classification":
+            raise QnasError("a warm start places gates; a classification env builds layer stacks. Reset without actions.")
+        stop = len(self.actions) - 1
+        bad = [a for a in actions if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not 0 <= a < stop]
+        if bad or len(actions) >= self.max_gates:
+            raise QnasError(
+                f"reset options actions = {actions!r} must be fewer than max_gates = {self.max_gates} action "
+                f"indices in [0, {stop - 1}] (gates, not stop)."
+            )
+        for index in actions:
+            action = self.actions[index]
+            self._slots.append(int(index))
+            self._placed_gates += len(action.gates)
+            if action.rotation is not None:
+                self._circuit.add_pauli_rotation(action.rotation, self.np_random, optimize=False)
+            else:
+                self._circuit.add(action.gates, self.np_random, optimize=False)
+        self._steps = len(actions)
+        self._metrics = self._circuit.optimize(self.np_random)
 
     def action_masks(self) -> np.ndarray:
         """Legal actions (sb3-contrib MaskablePPO reads this): see the module docstring."""

@@ -119,21 +119,21 @@ class CircuitScorer:
         self.angles = np.zeros(0)
         return self._metrics(self.circuit.value_and_grad(None, self.observable)[0])
 
-    def add(self, gates: Sequence[GateSpec], rng: np.random.Generator) -> dict[str, float]:
+    def add(self, gates: Sequence[GateSpec], rng: np.random.Generator, optimize: bool = True) -> dict[str, float]:
         """Append `gates` (one gate, or a block), re-optimize every angle (random draws from `rng`),
-        return the metrics."""
+        return the metrics; with `optimize` False, only append (`optimize` follows)."""
         for gate in gates:
             self.circuit.append(gate)
             if gate.trainable:
                 self.angles = np.append(self.angles, rng.uniform(-NEW_ANGLE_SPREAD, NEW_ANGLE_SPREAD))
-        return self._optimize(rng)
+        return self.optimize(rng) if optimize else {}
 
-    def add_pauli_rotation(self, rotation: Rotation, rng: np.random.Generator) -> dict[str, float]:
+    def add_pauli_rotation(self, rotation: Rotation, rng: np.random.Generator, optimize: bool = True) -> dict[str, float]:
         """Append a Pauli rotation or an excitation (one trainable angle, one vector operation per
         Pauli string), re-optimize every angle as `add` does, return the metrics."""
         self.circuit.append_pauli_rotation(rotation.terms, rotation.compile())
         self.angles = np.append(self.angles, rng.uniform(-NEW_ANGLE_SPREAD, NEW_ANGLE_SPREAD))
-        return self._optimize(rng)
+        return self.optimize(rng) if optimize else {}
 
     @property
     def minimizes(self) -> bool:
@@ -144,7 +144,7 @@ class CircuitScorer:
         """The circuit's state at the current angles."""
         return self.circuit.state(self.angles)
 
-    def _optimize(self, rng: np.random.Generator) -> dict[str, float]:
+    def optimize(self, rng: np.random.Generator) -> dict[str, float]:
         """Optimize every angle from the warm start and `restarts` random points; keep the best."""
         if self.circuit.n_trainable == 0:
             return self._metrics(self.circuit.value_and_grad(None, self.observable)[0])

@@ -391,3 +391,22 @@ def test_maskable_ppo_trains_on_the_env():
     model.learn(total_timesteps=32)
     action, _ = model.predict(env.reset(seed=0)[0], action_masks=env.unwrapped.action_masks())
     assert env.unwrapped.action_masks()[int(action)]
+
+
+def test_a_warm_start_places_a_circuit_at_reset_with_one_angle_optimization() -> None:
+    env = gym.make(CIRCUIT_DESIGN_ID, task="h2", gate_set="blocks", max_gates=6)
+    labels = [action.label for action in env.unwrapped.actions]
+    circuit = [labels.index(label) for label in labels[:3]]
+    stepped = gym.make(CIRCUIT_DESIGN_ID, task="h2", gate_set="blocks", max_gates=6)
+    stepped.reset(seed=0)
+    for action in circuit:
+        *_, info_stepped = stepped.step(action)
+    obs, info = env.reset(seed=0, options={"actions": circuit})
+    assert info["warm_started"] == 3 and env.unwrapped.placed_actions == tuple(circuit)
+    assert info["n_gates"] == info_stepped["n_gates"] and obs[-1] == pytest.approx(3 / 6)  # 3 of 6 steps used
+    assert info["energy"] <= info_stepped["energy"] + 1e-6  # one optimization of all angles at least matches
+    assert gym.make(CIRCUIT_DESIGN_ID, task="h2").reset(seed=0)[1]["warm_started"] == 0
+    stop = len(labels) - 1
+    for bad in ([stop], [0, -1], list(range(6))):
+        with pytest.raises(QnasError, match="must be fewer than max_gates = 6 action indices"):
+            env.reset(seed=0, options={"actions": bad})
