@@ -168,12 +168,19 @@ def scratch_accuracy(task: Any, spec: CandidateSpec, seed: int) -> float:
         return accuracy(model, task.x_val, task.y_val)
 
 
-def ranking_check(supercircuit: SuperCircuit, candidates: Sequence[CandidateSpec], seed: int = 0) -> RankingCheck:
-    """Spearman's rank correlation between inherited and from-scratch validation accuracies."""
+def ranking_check(
+    supercircuit: SuperCircuit, candidates: Sequence[CandidateSpec], seed: int = 0, scratch_seeds: int = 1
+) -> RankingCheck:
+    """Spearman's rank correlation between inherited and from-scratch validation accuracies, the
+    latter averaged over `scratch_seeds` trainings (one training's seed noise can reorder
+    candidates whose accuracies lie close)."""
     if len(candidates) < 3:
         raise QnasError(f"a ranking check needs at least 3 candidates, got {len(candidates)}; use 50 or more.")
     inherited = tuple(supercircuit.score(spec) for spec in candidates)
-    scratch = tuple(scratch_accuracy(supercircuit.task, spec, seed) for spec in candidates)
+    scratch = tuple(
+        float(np.mean([scratch_accuracy(supercircuit.task, spec, seed + k) for k in range(scratch_seeds)]))
+        for spec in candidates
+    )
     constant = len(set(inherited)) == 1 or len(set(scratch)) == 1  # no ranking to compare: no agreement
     rho = 0.0 if constant else float(spearmanr(inherited, scratch).statistic)
     return RankingCheck(rho, inherited, scratch)
