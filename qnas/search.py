@@ -257,6 +257,7 @@ def _search(
         study_name,
         direction=[o.direction for o in objectives] if objectives else task.direction,
         pruner=make_pruner(record.pruner, task.kind),
+        metric_names=[o.name for o in objectives] if objectives else [task.metric],
         attrs={
             "task": task_config,
             "space": space.name,

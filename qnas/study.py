@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,12 +66,15 @@ def open_study(
     direction: str | list[str],
     pruner: optuna.pruners.BasePruner,
     attrs: dict[str, Any],
+    metric_names: list[str] | None = None,
 ) -> optuna.Study:
     """Create a study, or continue one that ran the same task on the same device.
 
     Mixing tasks or devices in one study would compare scores that are not comparable, and would
     let a continued search reuse results from another device. `attrs` are written where the study
     lacks them: what a study already records is never overwritten. The caller sets `study.sampler`.
+    `metric_names` label the objectives for plain Optuna (the dashboard, `optuna.visualization`)
+    where the study has none yet.
     """
     directions = [direction] if isinstance(direction, str) else list(direction)
     try:  # the first write: a read-only file or a refused server is one clear error, not a traceback
@@ -94,6 +98,10 @@ def open_study(
     for key, value in {**attrs, "qnas_version": __version__}.items():
         if key not in study.user_attrs:
             study.set_user_attr(key, value)
+    if metric_names and study.metric_names is None:
+        with warnings.catch_warnings():  # experimental in Optuna since 3.2, and what its tools read
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(metric_names)
     return study
 
 

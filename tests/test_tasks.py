@@ -356,6 +356,7 @@ def test_csv_target_missing_lists_columns_and_suggests(tmp_path: Path) -> None:
     message = str(info.value)
     assert "'lable' is not in" in message and "['a', 'b', 'label']" in message
     assert "Did you mean 'label'?" in message
+    assert "with --target COLUMN" in message  # the CLI's flag, not a key=value it does not take
 
 
 def test_csv_missing_cells(tmp_path: Path) -> None:

@@ -73,7 +73,7 @@ def _features_and_labels(
     if target not in columns:
         raise TaskError(
             f"csv: target column {target!r} is not in {path!r}; its columns are {columns}."
-            f"{did_you_mean(target, columns)} Pass one of them as target=..."
+            f"{did_you_mean(target, columns)} Pass one of them with --target COLUMN (in Python: target=...)."
         )
     _reject_missing_cells(frame, path)
     features = frame.drop(columns=[target])
