@@ -73,8 +73,10 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import pennylane as qml
 from gymnasium import spaces
 
+from qnas.circuits import GATE_OPS
 from qnas.envs.actions import SELF_INVERSE, Action, field_values, gate_actions, layer_actions, rotation_actions
 from qnas.envs.scoring import ANGLE_OPTIMIZERS, DEFAULT_THRESHOLDS, CircuitScorer, ClassifierScorer
 from qnas.envs.screening import RotationScreen
@@ -109,7 +111,7 @@ def _check_count(name: str, value: Any, low: int, high: int) -> int:
 class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
     """Design a circuit for `task` action by action; see the module docstring for the spaces."""
 
-    metadata: dict[str, Any] = {"render_modes": []}
+    metadata: dict[str, Any] = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(
         self,
@@ -135,11 +137,15 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
         curriculum_successes: int = 5,
         curriculum_shrink: float = 0.5,
         base_spec: CandidateSpec | dict[str, Any] | None = None,
+        render_mode: str | None = None,
     ) -> None:
         """`task`: a task name, config dict or Task. `space`: a search-space name, path or
         SearchSpace (default: the shipped one for the task kind). `base_spec`: the fields of the
         built spec the agent does not choose (training, calibration; for classification also
         split, qubits, encoding and classical layers)."""
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise QnasError(not_allowed("render_mode", render_mode, self.metadata["render_modes"], "Or leave it None."))
+        self.render_mode = render_mode
         self.task = task if isinstance(task, Task) else make_task(task)
         kind = self.task.kind
         self.space = space if isinstance(space, SearchSpace) else load_space(space or DEFAULT_SPACES[kind])
@@ -305,6 +311,28 @@ class CircuitDesignEnv(gym.Env[np.ndarray, np.int64]):
             else:
                 mask[index] = len(action.gates) <= MAX_GATES - self._placed_gates
         return mask
+
+    def render(self) -> str | None:
+        """`render_mode="ansi"`: the circuit so far as text (PennyLane's drawing, trained angles
+        shown) under a line with the step, the score and the task's metric; else nothing."""
+        if self.render_mode != "ansi":
+            return None
+        metric = {k: v for k, v in self._metrics.items() if k != "score"}
+        status = ", ".join(f"{k} {v:.6g}" for k, v in metric.items())
+        header = f"step {self._steps}/{self.max_gates}, score {self._metrics.get('score', 0.0):.4f}, {status}"
+        if self.task.kind == "classification":
+            placed = [self.actions[index].label for index in self._slots]
+            return "\n".join([header, *(placed or ["(no layer yet)"])])
+        if not self._slots:
+            return header + "\n(no gate yet)"
+        angles = iter(self._circuit.angles)
+        ops = [
+            GATE_OPS[g.name](next(angles) if g.trainable else g.angle, wires=list(g.wires))
+            if g.trainable or g.angle is not None else GATE_OPS[g.name](wires=list(g.wires))
+            for g in self.built_spec().gates
+        ]
+        tape = qml.tape.QuantumScript(ops)
+        return header + "\n" + qml.drawer.tape_text(tape, wire_order=range(self.task.required_qubits), show_all_wires=True, decimals=2)
 
     # --- the circuit being built ---------------------------------------------------------------
 

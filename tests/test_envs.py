@@ -410,3 +410,18 @@ def test_a_warm_start_places_a_circuit_at_reset_with_one_angle_optimization() ->
     for bad in ([stop], [0, -1], list(range(6))):
         with pytest.raises(QnasError, match="must be fewer than max_gates = 6 action indices"):
             env.reset(seed=0, options={"actions": bad})
+
+
+def test_render_mode_ansi_draws_the_circuit_so_far_as_text() -> None:
+    env = gym.make(CIRCUIT_DESIGN_ID, task="bell", gate_set="qas-gym", render_mode="ansi")
+    env.reset(seed=0)
+    assert env.render().endswith("(no gate yet)")
+    labels = [action.label for action in env.unwrapped.actions]
+    env.step(labels.index("H0"))
+    env.step(labels.index("CNOT0,1"))
+    drawing = env.render()
+    assert drawing.startswith("step 2/20, score") and "fidelity 1" in drawing
+    assert drawing.splitlines()[1].startswith("0: ──H─╭●") and drawing.splitlines()[2].startswith("1: ")
+    gymnasium_check_env(env.unwrapped)
+    with pytest.raises(QnasError, match="render_mode = 'human' is not allowed; allowed values: \\['ansi'\\]"):
+        gym.make(CIRCUIT_DESIGN_ID, task="bell", render_mode="human")
