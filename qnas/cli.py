@@ -317,7 +317,7 @@ def _add_search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trials", type=int, help="finished trials to add (default 20)")
     parser.add_argument("--workers", type=int, default=2, help="Ray workers; 0 evaluates in-process")
     parser.add_argument("--storage", default=DEFAULT_STORAGE, help="Optuna storage URL")
-    parser.add_argument("--study", help="study name (default: TASK-SPACE)")
+    parser.add_argument("--study", help="study name (default: TASK-SPACE, with the --task-arg values given: ghz-n=5-state_prep)")
     parser.add_argument("--sampler", help="tpe, random or nsga2 (default: tpe; nsga2 with --objectives)")
     parser.add_argument(
         "--objectives",
@@ -411,7 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="agent folder to write")
     propose = agent_sub.add_parser("propose", help="evaluate a trained agent's proposals into a study")
     propose.add_argument("--policy", required=True, metavar="DIR", help="agent folder from qnas agent train")
-    propose.add_argument("--study", help="study name (default: TASK-SPACE)")
+    propose.add_argument("--study", help="study name (default: TASK-SPACE, with the --task-arg values given: ghz-n=5-state_prep)")
     propose.add_argument("--storage", default=DEFAULT_STORAGE)
     propose.add_argument("--trials", type=int, default=20)
     propose.add_argument("--workers", type=int, default=2)

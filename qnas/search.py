@@ -7,6 +7,8 @@ result instead of training again.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from collections import defaultdict, deque
@@ -43,6 +45,8 @@ from qnas.warm_start import WarmStart
 
 POLL_SECONDS = 0.1
 DEFAULT_TRIALS = 20
+MAX_DEFAULT_NAME = 100
+"""Characters of a default study name; a longer one is cut and keeps a hash of the whole."""
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,23 @@ def _check_record(record: SearchRecord, task: Task, space: SearchSpace) -> tuple
     return device, objectives
 
 
+def default_study_name(task_name: str, given: dict[str, Any], space_name: str) -> str:
+    """TASK[-KEY=VALUE...]-SPACE: the task arguments the user gave are part of the name, so GHZ-3 and
+    GHZ-5 do not share a study. A file counts by its name; past 100 characters a hash stands for the rest."""
+    parts = [task_name]
+    for key, value in given.items():
+        if key == "name":
+            continue
+        if isinstance(value, str) and ("/" in value or Path(value).suffix):
+            value = Path(value).stem
+        parts.append(f"{key}={value if isinstance(value, str) else json.dumps(value, separators=(',', ':'))}")
+    name = "-".join([*parts, space_name])
+    if len(name) > MAX_DEFAULT_NAME:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+        name = f"{name[: MAX_DEFAULT_NAME - 9]}-{digest}"
+    return name
+
+
 def _settle(config: SearchConfig) -> tuple[str, SearchRecord, dict[str, Any] | None, Task, SearchSpace]:
     """The study's name, this run's settings, the study's last record (None for a new study), the
     task and the space. Reads the study, if any, and writes nothing."""
@@ -197,7 +218,7 @@ def _settle(config: SearchConfig) -> tuple[str, SearchRecord, dict[str, Any] | N
         record, task, space = resumed_settings(config, recorded, config.study)
         return config.study, record, recorded, task, space
     record, task, space = new_settings(config)
-    name = config.study or f"{task.name}-{space.name}"
+    name = config.study or default_study_name(task.name, config.task or {}, space.name)
     existing = find_study(config.storage, name)
     recorded = last_recorded(existing.user_attrs) if existing is not None else None
     if recorded is not None:

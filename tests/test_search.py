@@ -148,3 +148,17 @@ def test_bad_search_settings_fail_before_the_study_is_touched(tiny_space: str, s
         with pytest.raises(qnas.errors.QnasError, match=match):
             run_search(SearchConfig(study="s", **settings))
     assert not Path(storage.removeprefix("sqlite:///")).exists() or not optuna.get_all_study_summaries(storage)
+
+
+def test_default_study_names_carry_the_task_arguments_given(storage: str) -> None:
+    from qnas.search import default_study_name
+
+    for n in (3, 4):
+        run_search(SearchConfig(task={"name": "ghz", "n": n}, trials=1, workers=0, storage=storage, seed=0))
+    names = sorted(s.study_name for s in optuna.get_all_study_summaries(storage))
+    assert names == ["ghz-n=3-state_prep", "ghz-n=4-state_prep"]  # two tasks, two studies
+    assert default_study_name("csv", {"data": "/data/plants.csv", "target": "species"}, "classification") == (
+        "csv-data=plants-target=species-classification"
+    )
+    long = default_study_name("pauli", {"path": "x.json", "reference_state": [0, 1] * 60}, "vqe_gates")
+    assert len(long) == 100 and long.startswith("pauli-path=x-reference_state=[0,1,")
