@@ -373,6 +373,28 @@ def _add_search_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _DefaultsHelp(argparse.HelpFormatter):
+    """Help that states each flag's default, where it has one and its text does not say it already
+    (defaults that depend on the task, the None ones, are written in the text)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if not action.option_strings or action.default in (None, False, [], argparse.SUPPRESS) or "default" in text:
+            return text
+        return f"{text} (default: %(default)s)".strip()
+
+
+def _state_defaults(parser: argparse.ArgumentParser) -> None:
+    """Give `parser` and every sub-command's parser the help formatter that states defaults."""
+    parser.formatter_class = _DefaultsHelp
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _state_defaults(sub)
+        elif action.help is None and action.option_strings and action.default not in (None, False, []):
+            action.help = "(default: %(default)s)"  # argparse prints no help line for a flag without help
+
+
 def build_parser() -> argparse.ArgumentParser:
     from qnas.storage import DEFAULT_STORAGE
 
@@ -480,6 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     from qnas.decoders.cli import add_decoders_parser
 
     add_decoders_parser(sub, DEFAULT_STORAGE)
+    _state_defaults(parser)
     return parser
 
 
