@@ -128,7 +128,13 @@ def _run_and_summarize(config: Any) -> int:
             file=sys.stderr,
         )
         return 1
-    console.print(f"Next: qnas export --study {outcome.study_name} --storage {storage} --out DIR")
+    study = load_study(outcome.storage, outcome.study_name)
+    pick = ""
+    if len(study.directions) > 1:  # no single best trial: name a point of the Pareto front, as export needs
+        front = sorted(t.number for t in study.best_trials)
+        pick = f" --trial {front[0]}" if front else ""
+        console.print(f"Pareto front: trials {front} (`qnas studies show {outcome.study_name} --storage {storage}`).")
+    console.print(f"Next: qnas export --study {outcome.study_name} --storage {storage}{pick} --out DIR", soft_wrap=True)
     return 0
 
 

@@ -189,3 +189,14 @@ def test_dashboard_binds_to_loopback_and_serves_our_study(tiny_space: str, stora
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_the_next_command_after_a_multi_objective_search_works_as_printed(tmp_path: Path, capsys) -> None:
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    assert main(["search", "--task", "bell", "--objectives", "noisy_score,two_qubit_gates", "--trials", "2",
+                 "--workers", "0", "--storage", storage, "--study", "front"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    command = out[out.index("Next: qnas export") + len("Next: qnas "):].split(" --out DIR")[0]
+    assert "--trial " in command
+    assert main([*command.split(), "--out", str(tmp_path / "model")]) == 0
+    assert (tmp_path / "model" / "model.json").is_file()
