@@ -259,6 +259,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     study = load_study(args.storage, args.study)
     trial = pick_trial(study, args.trial)
     attrs = trial.user_attrs
+    if "decoder_path" in attrs:  # a decoder study: its trials keep a decoder folder, not a circuit's weights
+        return _export_decoder(study.study_name, trial, Path(args.out))
     weights_trial, weights = trial_weights(study, trial)  # a duplicate's weights live on the trial it reused
     out = export_model(
         args.out,
@@ -278,6 +280,28 @@ def cmd_export(args: argparse.Namespace) -> int:
     names = study.user_attrs.get("objectives") or [study.user_attrs.get("metric")]
     print(f"exported trial {trial.number} ({', '.join(names)} = {scores}) to {out}")
     print(f"load it with: python -c \"import qnas; model = qnas.load('{out}')\"")
+    return 0
+
+
+def _export_decoder(study_name: str, trial: Any, out: Path) -> int:
+    """Copy a decoder trial's folder to `out`, after checking that it loads (checksums, weights)."""
+    import shutil
+
+    from qnas.decoders import load_decoder
+
+    source = Path(trial.user_attrs["decoder_path"])
+    if not source.is_dir():
+        raise QnasError(
+            f"trial {trial.number} of study {study_name!r} kept its decoder in {source}, which is gone; "
+            "rerun `qnas decoders search` or export from where the artifacts are."
+        )
+    load_decoder(source)  # a corrupted or edited folder fails here, before anything is copied
+    if out.exists() and any(out.iterdir()):
+        raise QnasError(f"--out {out} is not empty; give a new folder.")
+    shutil.copytree(source, out, dirs_exist_ok=True)
+    rate = trial.user_attrs.get("metrics", {}).get("validation_error_rate")
+    print(f"exported decoder of trial {trial.number} (validation logical error rate {rate}) to {out}")
+    print(f"load it with: python -c \"from qnas.decoders import load_decoder; decoder = load_decoder('{out}')\"")
     return 0
 
 

@@ -73,6 +73,24 @@ def studies_table(storage: str) -> Table:
     return table
 
 
+def _decoder_table(study: optuna.Study, trials: list[optuna.trial.FrozenTrial], heading: str) -> Table:
+    """A decoder study's trials: the network and training a trial chose, and where its decoder is
+    (circuit columns would all be empty)."""
+    table = Table(title=f"study {study.study_name}: {heading}")
+    for label in ("trial", "val logical error rate", "params", "network", "learning rate", "minutes", "steps", "decoder"):
+        table.add_column(label, justify="right" if label not in ("network", "decoder") else "left")
+    for trial in trials:
+        metrics, config = trial.user_attrs.get("metrics", {}), trial.user_attrs.get("config", {})
+        network = config.get("network", {})
+        shape = ", ".join(f"{k} {v}" for k, v in network.items()) or "-"
+        table.add_row(
+            str(trial.number), _fmt(metrics.get("validation_error_rate")), _fmt(metrics.get("n_params")), shape,
+            _fmt(config.get("learning_rate")), _fmt(config.get("minutes")), _fmt(metrics.get("steps")),
+            trial.user_attrs.get("decoder_path", "-"),
+        )
+    return table
+
+
 def _candidate(trial: optuna.trial.FrozenTrial) -> str:
     spec = trial.user_attrs.get("spec")
     return CandidateSpec.from_dict(spec).summary() if spec else "-"
@@ -99,6 +117,8 @@ def best_trials_table(study: optuna.Study, top: int = 10) -> Table:
     """The `top` finished trials, best first, with metrics beside the classical baseline."""
     metric = study.user_attrs.get("metric", "value")
     done, heading = _finished_best_first(study)
+    if study.user_attrs.get("task", {}).get("name") == "decoder":
+        return _decoder_table(study, done[:top], heading or f"best {min(top, len(done))} of {len(done)} decoders ({metric})")
     columns = _TASK_METRICS.get(metric, [])
     if any("noise_gap" in t.user_attrs.get("metrics", {}) for t in done):
         # Scored on a noisy device: the columns above are noisy; add the ideal score and the gap.

@@ -142,8 +142,15 @@ def test_search_records_trials_that_studies_show_reads(tmp_path, capsys) -> None
     assert len(trials) == 2 and all(0 < t.value < 0.5 for t in trials)
     assert trials[0].user_attrs["config"]["network"]["width"] in (16, 32)
     assert load_decoder(trials[0].user_attrs["decoder_path"]).experiment.distance == 3
+    capsys.readouterr()
     assert main(["studies", "show", "dec", "--storage", storage]) == 0
-    assert "val logical error rate" in capsys.readouterr().out
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "val logical error rate" in shown and "network" in shown and "arch " in shown  # the decoder's own columns
+    assert "2q gates" not in shown and "candidate" not in shown.split("failed trials")[0]
+    best = min(trials, key=lambda t: t.value)
+    assert main(["export", "--study", "dec", "--storage", storage, "--out", str(tmp_path / "exported")]) == 0
+    assert load_decoder(tmp_path / "exported").experiment.distance == 3
+    assert f"exported decoder of trial {best.number}" in capsys.readouterr().out
 
 
 def test_decoder_space_loads_and_rejects_unknown_fields() -> None:
