@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,11 @@ def make_proposer(
             config = AgentConfig(
                 task=task.config(), space=_space_argument(space, agent_dir), seed=seed, n_envs=n_envs, timesteps=agent_timesteps
             )
-            train_agent(config, agent_dir)
+            print(f"training the {agent} agent first: {agent_timesteps} steps on {n_envs} environment(s), into {agent_dir}",
+                  file=sys.stderr, flush=True)
+            train_agent(config, agent_dir, progress_bar=sys.stderr.isatty())
+            print(f"agent saved in {agent_dir} (learning curve: {agent_dir / 'learning_curve.png'}); reuse it with "
+                  f"--policy {agent_dir}", file=sys.stderr, flush=True)
         policy = str(agent_dir)
     model, config = load_agent(policy)
     if make_task(config.task).config() != task.config():  # both with every default filled in

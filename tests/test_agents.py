@@ -201,3 +201,13 @@ def test_a_dqn_agent_trains_with_replay_reloads_and_proposes_legal_circuits(tmp_
 def test_an_unknown_algorithm_names_the_choices(tmp_path: Path, capsys) -> None:
     code = main(["agent", "train", "--task", "bell", "--algorithm", "a2c", "--timesteps", "8", "--out", str(tmp_path / "a")])
     assert code == 2 and "--algorithm = 'a2c' is not allowed; allowed values: ['ppo', 'dqn']" in capsys.readouterr().err
+
+
+def test_a_search_that_trains_its_agent_says_so_and_where_it_saved_it(tmp_path: Path, capsys) -> None:
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    assert main(["search", "--task", "bell", "--agent", "rl", "--agent-timesteps", "64", "--trials", "1",
+                 "--workers", "0", "--storage", storage, "--study", "trained"]) == 0
+    err = capsys.readouterr().err
+    folder = tmp_path / "s-artifacts" / "agents" / "trained"
+    assert f"training the rl agent first: 64 steps on 1 environment(s), into {folder}" in " ".join(err.split())
+    assert f"agent saved in {folder}" in err and (folder / "agent.zip").is_file()
