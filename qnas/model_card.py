@@ -26,6 +26,7 @@ _METRIC_NOTES = {
     "two_qubit_gates": "two-qubit gates after compiling",
     "n_gates": "gates after compiling",
     "shots": "shots spent scoring (0 = analytic)",
+    "epochs_run": "training epochs actually run (fewer than asked when pruned or stopped early)",
     "train_time_s": "training time, seconds",
     "wall_time_s": "evaluation time including scoring, seconds",
 }
@@ -71,13 +72,23 @@ def _noise_section(metrics: Mapping[str, Any], source: Mapping[str, Any]) -> lis
     return lines
 
 
+def mitigation_summary(calibration: Any) -> str:
+    """The one line the card gives the spec's error mitigation, from the spec's own fields."""
+    methods = []
+    if calibration.readout_mitigation:
+        methods.append("readout (assignment matrices of the device's qubits)")
+    if calibration.zne_factors:
+        factors = ", ".join(str(f) for f in calibration.zne_factors)
+        methods.append(f"zero-noise extrapolation (fold factors {factors}, {calibration.zne_method})")
+    return " and ".join(methods) if methods else "none"
+
+
 def _mitigation_section(spec: CandidateSpec, readout: ReadoutCalibration | None) -> list[str]:
-    calibration = {k: v for k, v in spec.to_dict()["calibration"].items() if v is not None}
-    shots = calibration.pop("shots", None)
+    calibration = spec.calibration
+    shots = calibration.shots
     lines = [f"- shots when scored: {shots if shots else 'analytic (exact expectation values)'}"]
-    mitigation = calibration.pop("mitigation", None)
-    lines.append(f"- error mitigation: {mitigation if mitigation else 'none'}")
-    lines += [f"- {key}: {value}" for key, value in sorted(calibration.items())]
+    lines.append(f"- error mitigation: {mitigation_summary(calibration)} (it acts only on a noisy device)")
+    lines.append(f"- qubit layout on a device with a coupling map: {calibration.layout}")
     if readout is not None:
         qubits = ", ".join(str(q) for group in readout.groups for q in group)
         lines.append(
