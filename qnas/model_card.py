@@ -87,7 +87,8 @@ def _mitigation_section(spec: CandidateSpec, readout: ReadoutCalibration | None)
     calibration = spec.calibration
     shots = calibration.shots
     lines = [f"- shots when scored: {shots if shots else 'analytic (exact expectation values)'}"]
-    lines.append(f"- error mitigation: {mitigation_summary(calibration)} (it acts only on a noisy device)")
+    summary = mitigation_summary(calibration)
+    lines.append(f"- error mitigation: {summary}{'' if summary == 'none' else ' (it acts only on a noisy device)'}")
     lines.append(f"- qubit layout on a device with a coupling map: {calibration.layout}")
     if readout is not None:
         qubits = ", ".join(str(q) for group in readout.groups for q in group)
