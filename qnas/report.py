@@ -107,6 +107,13 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], text_columns: S
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
+def importance_target(study: optuna.Study, index: int) -> Callable[[optuna.trial.FrozenTrial], float]:
+    """Objective `index` as Optuna's PED-ANOVA evaluator reads a custom target: lower is better, so
+    a maximized objective is negated, or its panel would rank what makes the objective low."""
+    sign = -1.0 if study.directions[index] == optuna.study.StudyDirection.MAXIMIZE else 1.0
+    return lambda trial: sign * trial.values[index]
+
+
 def _note(text: str) -> str:
     return f"<p class='note'>{html.escape(text)}</p>"
 
@@ -216,7 +223,7 @@ class _Report:
             return _note("Parameter importances need at least two finished trials.")
         parts = []
         for i, name in enumerate(self.names):
-            target = None if len(self.names) == 1 else (lambda t, i=i: t.values[i])
+            target = None if len(self.names) == 1 else importance_target(self.study, i)
             parts.append(self.figure(
                 f"param_importances_{i}" if len(self.names) > 1 else "param_importances",
                 lambda target=target, name=name: plot_param_importances(self.study, target=target, target_name=name),

@@ -298,3 +298,22 @@ def test_model_card_tells_a_new_user_what_they_have(archive: Path, storage: str,
     run = subprocess.run([sys.executable, str(script)], cwd=archive.parent, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() in ("upper", "lower")  # moons' class names
+
+
+@pytest.mark.filterwarnings("ignore:PedAnovaImportanceEvaluator computes")  # Optuna's reminder of this very rule
+def test_importances_read_a_maximized_objective_in_its_own_direction() -> None:
+    """The top of `score` is decided by `kind` (kind a scores 1), its bottom by `y`: read upside down,
+    the importances would name y."""
+    from qnas.report import importance_target
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=optuna.samplers.RandomSampler(seed=0))
+
+    def objective(trial: optuna.Trial) -> tuple[float, float]:
+        kind, y = trial.suggest_categorical("kind", ["a", "b", "c"]), trial.suggest_float("y", 0.0, 1.0)
+        return (1.0 if kind == "a" else 0.5 * y), y
+
+    study.optimize(objective, n_trials=300)
+    right = optuna.importance.get_param_importances(study, target=importance_target(study, 0))
+    flipped = optuna.importance.get_param_importances(study, target=lambda t: t.values[0])
+    assert right["kind"] > right["y"] and flipped["y"] > flipped["kind"]
