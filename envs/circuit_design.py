@@ -55,6 +55,11 @@ With `curriculum=True` (VQE), the threshold moves, as in Ostaszewski et al. (202
 episodes that reach it, it is multiplied by `curriculum_shrink`, down to `threshold`.
 `info["threshold"]` is the threshold in force.
 
+`reset(options={"actions": [i, ...]})` starts from a circuit instead of an empty one (a warm
+start, as `qnas scan` uses): the actions are placed in order, every angle is optimized once, and
+each counts as a step; `info["warm_started"]` says how many. `render_mode="ansi"` makes `render()`
+return the circuit as text.
+
 The episode terminates at the threshold or on stop, and truncates after `max_gates` steps.
 `info` holds "score", "n_gates" (gates placed, a block's or a Pauli rotation's each counted; or
 layers and re-upload), "n_two_qubit" (two-qubit gates: all of a rotation's CNOT ladder; an
