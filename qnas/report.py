@@ -21,6 +21,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from qnas.envs.scoring import CHEMICAL_ACCURACY
 from qnas.errors import QnasError
 from qnas.model_card import format_value
 
@@ -107,6 +108,30 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], text_columns: S
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
+def exact_energy(trials: Sequence[FrozenTrial]) -> float | None:
+    """The exact ground energy a VQE study's trials were scored against (energy minus its error)."""
+    for trial in trials:
+        metrics = trial.user_attrs.get("metrics", {})
+        if "energy" in metrics and "energy_error" in metrics:
+            return float(metrics["energy"] - metrics["energy_error"])
+    return None
+
+
+def history_axes(study: optuna.Study, target: Callable[[FrozenTrial], float] | None, name: str) -> Any:
+    """Optuna's optimization history; energy errors on a log axis with the chemical-accuracy line,
+    since they span decades (0.6 down to 1e-4 Ha) and the line is what a chemist reads them against."""
+    from optuna.visualization.matplotlib import plot_optimization_history
+
+    with warnings.catch_warnings():  # experimental in Optuna since 2.2, as every matplotlib plot there
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        ax = plot_optimization_history(study, target=target, target_name=name)
+    if name == "energy_error":
+        ax.set_yscale("log")
+        ax.axhline(CHEMICAL_ACCURACY, color="tab:red", linestyle=":", label="chemical accuracy (1.6e-3 Ha)")
+        ax.legend()
+    return ax
+
+
 def importance_target(study: optuna.Study, index: int) -> Callable[[optuna.trial.FrozenTrial], float]:
     """Objective `index` as Optuna's PED-ANOVA evaluator reads a custom target: lower is better, so
     a maximized objective is negated, or its panel would rank what makes the objective low."""
@@ -130,8 +155,9 @@ class _Report:
     def render(self) -> str:
         sections = [("Summary", self.summary())]
         if self.best:
+            has_baseline = any(t.user_attrs.get("baseline") for t in self.best)
             sections += [
-                ("Best trials beside their classical baselines", self.best_table()),
+                ("Best trials beside their classical baselines" if has_baseline else "Best trials", self.best_table()),
                 ("Optimization history", self.history()),
                 ("Parameter importances", self.importances()),
             ]
@@ -177,14 +203,19 @@ class _Report:
             ("proposers", ", ".join(sorted({t.user_attrs.get("proposer", "unknown") for t in self.trials}))),
             ("wall time", format_seconds(wall_time_s(self.trials))),
         ]
+        exact = exact_energy(self.complete)
+        if exact is not None:
+            rows += [("exact ground energy", f"{exact:.6f}"),
+                     ("chemical accuracy", f"energy error at most {CHEMICAL_ACCURACY:g} Ha")]
         return _table(("", ""), rows, text_columns=(0, 1))
 
     def best_table(self) -> str:
         shown = self.best[:TOP_TRIALS]
         scores = [k for k in score_keys(shown) if k not in self.names]  # the objective columns show those
         comparable = [k for k in scores if any(k in (t.user_attrs.get("baseline") or {}) for t in shown)]
+        has_baseline = any(t.user_attrs.get("baseline") for t in shown)
         header = ["trial", *self.names, *scores, *(f"baseline {k}" for k in comparable),
-                  "params (baseline)", "depth", "2q gates", "proposer", "candidate"]
+                  "params (baseline)" if has_baseline else "params", "depth", "2q gates", "proposer", "candidate"]
         rows = []
         for trial in shown:
             metrics = trial.user_attrs.get("metrics", {})
@@ -192,27 +223,27 @@ class _Report:
             spec = trial.user_attrs.get("spec")
             rows.append([
                 trial.number, *trial.values, *(metrics.get(k) for k in scores), *(baseline.get(k) for k in comparable),
-                f"{format_value(metrics.get('n_params'))} ({format_value(baseline.get('n_params'))})",
+                f"{format_value(metrics.get('n_params'))} ({format_value(baseline.get('n_params'))})"
+                if has_baseline else metrics.get("n_params"),
                 metrics.get("depth"), metrics.get("two_qubit_gates"), trial.user_attrs.get("proposer", "-"),
                 _spec_summary(spec),
             ])
         which = "the Pareto-optimal trials" if len(self.study.directions) > 1 else f"the best {len(shown)} trials"
-        intro = (
-            f"<p>{which[0].upper()}{which[1:]} of {len(self.complete)} finished. The baseline is a classical model of "
-            "similar size trained on the same split; '-' means the task has none.</p>"
-        )
+        baseline_note = (" The baseline is a classical model of similar size trained on the same split."
+                         if has_baseline else " This task has no classical baseline.")
+        intro = f"<p>{which[0].upper()}{which[1:]} of {len(self.complete)} finished.{baseline_note}</p>"
         return intro + _table(header, rows, text_columns=(len(header) - 2, len(header) - 1))
 
     def history(self) -> str:
-        from optuna.visualization.matplotlib import plot_optimization_history
 
         parts = []
         for i, name in enumerate(self.names):
             target = None if len(self.names) == 1 else (lambda t, i=i: t.values[i])
             parts.append(self.figure(
                 f"optimization_history_{i}" if len(self.names) > 1 else "optimization_history",
-                lambda target=target, name=name: plot_optimization_history(self.study, target=target, target_name=name),
-                f"{name} of each finished trial and the best so far.",
+                lambda target=target, name=name: history_axes(self.study, target, name),
+                f"{name} of each finished trial and the best so far"
+                + (" (log scale; the dotted line is chemical accuracy)." if name == "energy_error" else "."),
             ))
         return "".join(parts)
 

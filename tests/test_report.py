@@ -317,3 +317,18 @@ def test_importances_read_a_maximized_objective_in_its_own_direction() -> None:
     right = optuna.importance.get_param_importances(study, target=importance_target(study, 0))
     flipped = optuna.importance.get_param_importances(study, target=lambda t: t.values[0])
     assert right["kind"] > right["y"] and flipped["y"] > flipped["kind"]
+
+
+def test_a_vqe_report_shows_the_exact_energy_chemical_accuracy_and_log_errors(tmp_path: Path) -> None:
+    from qnas.report import history_axes
+
+    url = f"sqlite:///{tmp_path / 'vqe.db'}"
+    run_search(SearchConfig(task={"name": "h2"}, trials=2, workers=0, storage=url, study="h2", agent="optuna"))
+    study = _study(url, "h2")
+    page = write_report(study, tmp_path / "report").read_text()
+    assert "<h2>Best trials</h2>" in page and "classical baselines" not in page
+    assert "This task has no classical baseline." in page and "params (baseline)" not in page
+    assert "exact ground energy</td><td>-1.137" in page.replace("<td class='text'>", "<td>")
+    assert "energy error at most 0.0016 Ha" in page and "dotted line is chemical accuracy" in page
+    ax = history_axes(study, None, "energy_error")
+    assert ax.get_yscale() == "log" and any(list(line.get_ydata()) == [0.0016, 0.0016] for line in ax.get_lines())
