@@ -618,13 +618,13 @@ def seed_run(bench: Benchmark, proposer: str, seed: int, ppo: dict[str, Any]) ->
     """One seed on one worker (in a `--jobs` child too): its outcome, wall seconds and pruned CNOTs,
     as JSON types (what a campaign file holds)."""
     outcome, wall = one_run(bench, proposer, seed, 1, None, ppo, PhaseTimers())
-    return as_json({"outcome": outcome, "wall": wall, "cnots": leanest_two_qubit(bench, outcome, seed)})
+    return run_result(bench, outcome, wall, seed)
 
 
-def as_json(result: dict[str, Any]) -> dict[str, Any]:
-    """`result` as it reads back from a campaign file (tuples become lists), so fresh and resumed
-    runs make the same table."""
-    return json.loads(json.dumps(result))
+def run_result(bench: Benchmark, outcome: dict[str, Any], wall: float, seed: int) -> dict[str, Any]:
+    """A run's outcome, wall seconds and pruned CNOTs as they read back from a campaign file
+    (tuples become lists), so fresh and resumed runs make the same table."""
+    return json.loads(json.dumps({"outcome": outcome, "wall": wall, "cnots": leanest_two_qubit(bench, outcome, seed)}))
 
 
 def proposer_row(bench: Benchmark, proposer: str, results: list[dict[str, Any]]) -> str:
@@ -688,7 +688,7 @@ def profiled_runs(name: str, bench: Benchmark, args: argparse.Namespace, propose
             outcome, wall = one_run(bench, proposer, seed, args.workers, pair, args.ppo, timers)
             if profiler:
                 profiler.disable()
-            results.append(as_json({"outcome": outcome, "wall": wall, "cnots": leanest_two_qubit(bench, outcome, seed)}))
+            results.append(run_result(bench, outcome, wall, seed))
         profiles[proposer] = (timers, results)
         if profiler:
             stats = pstats.Stats(profiler)

@@ -79,8 +79,8 @@ def run_scan(base: SearchConfig, key: str, values: Sequence[Any], prefix: str, o
         config = replace(base, task=task_config, study=study_name, warm_start=warm, policy=policy)
         outcome = run_search(config)
         study = load_study(outcome.storage, study_name)
-        points.append(_point(value, study, task_config, warm))
         best = _best(study)
+        points.append(_point(value, study, best, task_config, warm))
         warm = WarmStart.from_trial(study_name, best) if best is not None else warm
         if config.agent in ("rl", "hybrid") and policy is None:  # trained for this point: propose with it from now on
             artifacts = Path(config.artifact_dir) if config.artifact_dir else default_artifact_dir(config.storage)
@@ -96,14 +96,16 @@ def _best(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
     return min(complete, key=lambda t: t.value) if complete else None
 
 
-def _point(value: Any, study: optuna.Study, task_config: dict[str, Any], warm: WarmStart | None) -> ScanPoint:
+def _point(
+    value: Any, study: optuna.Study, best: optuna.trial.FrozenTrial | None, task_config: dict[str, Any],
+    warm: WarmStart | None,
+) -> ScanPoint:
     from qnas.envs.scoring import CircuitScorer
 
     task = make_task(task_config)
     reference = CircuitScorer(task, 0, 0.1).reset()["energy"]
     finished = [t for t in study.trials if t.state.is_finished()]
     evaluations = sum(int(t.user_attrs.get("adapt_full_evaluations", 1)) for t in finished)
-    best = _best(study)
     metrics = best.user_attrs.get("metrics", {}) if best is not None else {}
     return ScanPoint(
         value=value,

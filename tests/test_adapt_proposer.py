@@ -11,6 +11,7 @@ import pytest
 from qnas.agents.adapt_proposer import AdaptProposer
 from qnas.cli import main
 from qnas.envs.scoring import CHEMICAL_ACCURACY
+from qnas.errors import QnasError
 from qnas.search import SearchConfig, run_search
 from qnas.search_spaces import load_space, parse_space
 from qnas.tasks import make_task
@@ -60,3 +61,8 @@ def test_a_molecule_search_uses_adapt_unless_told_and_other_tasks_keep_the_sampl
         assert trial.user_attrs["proposer"] == proposer
     run_search(SearchConfig(task=H2, trials=1, workers=0, storage=storage, study="told", seed=0, agent="optuna"))
     assert optuna.load_study(study_name="told", storage=storage).trials[0].user_attrs["proposer"] == "optuna:tpe"
+
+
+def test_a_warm_start_the_pool_does_not_hold_names_it() -> None:
+    with pytest.raises(QnasError, match=r"warm start \['R\(ZZZZ\)'\] names rotations this task's pool does not hold"):
+        AdaptProposer(optuna.create_study(), make_task("h2"), load_space("vqe_gates"), warm_start=["R(ZZZZ)"])

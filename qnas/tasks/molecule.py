@@ -58,9 +58,9 @@ def build_molecule(
                 f"molecule: bond_length places two atoms, but symbols {list(names)} has {len(names)}; give geometry instead."
             )
         params["bond_length"] = check_float("molecule", "bond_length", bond_length, MIN_DISTANCE, 10.0)
-        geometry = [[0.0, 0.0, 0.0], [0.0, 0.0, params["bond_length"]]]
+        geometry = _on_z_axis(params["bond_length"])
     else:
-        params["geometry"] = _check_geometry(geometry, names)
+        geometry = params["geometry"] = _check_geometry(geometry, names)
     params.update({
         "charge": check_int("molecule", "charge", charge, -100, 100),
         "mult": check_int("molecule", "mult", mult, 1, 100),
@@ -70,21 +70,25 @@ def build_molecule(
         "active_orbitals": active_orbitals,
     })
     built = {key: value for key, value in params.items() if key != "bond_length"}
-    return _molecule_task("molecule", params, **{**built, "geometry": _check_geometry(geometry, names)})
+    return _molecule_task("molecule", params, **{**built, "geometry": geometry})
 
 
 def build_h2(*, bond_length: float = 0.7414) -> VQETask:
     """H2 in STO-3G, all orbitals active: 4 qubits (Jordan-Wigner). Exact energy -1.13727 Ha at 0.7414 A."""
     params = {"bond_length": check_float("h2", "bond_length", bond_length, 0.2, 10.0)}
-    geometry = [[0.0, 0.0, 0.0], [0.0, 0.0, params["bond_length"]]]
-    return _molecule_task("h2", params, symbols=["H", "H"], geometry=geometry)
+    return _molecule_task("h2", params, symbols=["H", "H"], geometry=_on_z_axis(params["bond_length"]))
 
 
 def build_lih(*, bond_length: float = 1.5949) -> VQETask:
     """LiH in STO-3G with 2 active electrons in 2 active orbitals: 4 qubits (Jordan-Wigner)."""
     params = {"bond_length": check_float("lih", "bond_length", bond_length, 0.2, 10.0)}
-    geometry = [[0.0, 0.0, 0.0], [0.0, 0.0, params["bond_length"]]]
+    geometry = _on_z_axis(params["bond_length"])
     return _molecule_task("lih", params, symbols=["Li", "H"], geometry=geometry, active_electrons=2, active_orbitals=2)
+
+
+def _on_z_axis(bond_length: float) -> list[list[float]]:
+    """Two atoms `bond_length` Å apart on the z axis: the geometry of every diatomic task."""
+    return [[0.0, 0.0, 0.0], [0.0, 0.0, bond_length]]
 
 
 def _molecule_task(
