@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pennylane as qml
 import torch
+from pennylane.tape import QuantumScript
 
 from qnas.devices import DeviceConfig, make_device
 from qnas.errors import SpecError
@@ -123,7 +124,7 @@ def encoding_input_size(spec: CandidateSpec, n_features: int | None) -> int:
     return spec.quantum_input_size
 
 
-def _encode(kind: str, inputs: Any, n_qubits: int) -> None:
+def encode(kind: str, inputs: Any, n_qubits: int) -> None:
     """Apply the data encoding `kind` to `inputs` (shape (..., d)) on wires 0..n-1."""
     wires = list(range(n_qubits))
     d = inputs.shape[-1]
@@ -154,11 +155,15 @@ def _encode(kind: str, inputs: Any, n_qubits: int) -> None:
 
 
 def make_qfunc(
-    spec: CandidateSpec, measure: Callable[[], Any], reference_state: tuple[int, ...] | None = None
+    spec: CandidateSpec,
+    measure: Callable[[], Any],
+    reference_state: tuple[int, ...] | None = None,
+    encoding: Callable[[str, Any, int], None] = encode,
 ) -> Callable[..., Any]:
     """The quantum function `circuit(inputs=None, **weights)` of `spec`: layers, then gates, then `measure()`.
 
-    `reference_state` (VQE) is a basis state prepared with X gates before the ansatz.
+    `reference_state` (VQE) is a basis state prepared with X gates before the ansatz. `encoding`
+    applies the data encoding; the exported programs pass their own (`qnas.circuit_inputs`).
     """
     flipped = [wire for wire, bit in enumerate(reference_state or ()) if bit]
     n = spec.n_qubits
@@ -170,10 +175,10 @@ def make_qfunc(
         for wire in flipped:
             qml.PauliX(wires=wire)
         if has_data:
-            _encode(kind, inputs, n)
+            encoding(kind, inputs, n)
         for index, (layer, pairs) in enumerate(layers):
             if has_data and index > 0 and spec.encoding.reupload:
-                _encode(kind, inputs, n)
+                encoding(kind, inputs, n)
             angles = weights[f"rot{index}"]
             for r, name in enumerate(layer.rotations):
                 for wire in range(n):
@@ -276,23 +281,53 @@ def _ideal_call(model: Any, x: Any) -> tuple[Any, dict[str, Any]]:
     if spec.split != "quantum_only":
         if x is None:
             raise SpecError("a classifier's circuit depends on its input: pass x (a batch of raw features).")
-        with torch.no_grad():
-            kwargs["inputs"] = model.quantum_inputs(torch.as_tensor(np.asarray(x), dtype=torch.float32))[0].double()
+        kwargs["inputs"] = _encoded_rows(model, x)[0]
     return qnode, kwargs
 
 
+def _export_tape(model: Any, inputs: Any) -> QuantumScript:
+    """The tape the OpenQASM files are written from: trained angles as numbers, `inputs` as given."""
+    from qnas.circuit_inputs import export_encode
+
+    spec = model.spec
+    measure = measurement_fn(spec, "state" if spec.split == "quantum_only" else "spec")
+    qfunc = make_qfunc(spec, measure, getattr(model, "reference_state", None), encoding=export_encode)
+    weights = {name: value.detach().double().numpy() for name, value in model.circuit_weights().items()}
+    return qml.tape.make_qscript(qfunc)(inputs=inputs, **weights)
+
+
 def circuit_openqasm(model: Any, x: Any = None) -> str:
-    """OpenQASM 2.0 of the ideal quantum block for the first sample of `x` (None for quantum_only)."""
-    qnode, kwargs = _ideal_call(model, x)
-    return qml.to_openqasm(qnode)(**kwargs)
+    """OpenQASM 2.0 of the ideal quantum block for the first sample of `x` (None for quantum_only).
+
+    OpenQASM 2 has no inputs, so the first sample's encoded values are baked in.
+    """
+    from qnas.circuit_inputs import input_values
+    from qnas.openqasm import tape_openqasm
+
+    spec = model.spec
+    inputs = None
+    if spec.split != "quantum_only":
+        if x is None:
+            raise SpecError("a classifier's circuit depends on its input: pass x (a batch of raw features).")
+        inputs = input_values(spec, _encoded_rows(model, x)[:1])[0]
+    return tape_openqasm(_export_tape(model, inputs), version=2, wires=range(spec.n_qubits))
 
 
-def circuit_openqasm3(model: Any, x: Any = None) -> str:
-    """OpenQASM 3.0 of the same circuit as `circuit_openqasm` (see qnas.qasm3)."""
-    from qnas.qasm3 import to_openqasm3
+def circuit_openqasm3(model: Any) -> str:
+    """OpenQASM 3.0 of the ideal quantum block, its encoded features as `input float[64]` (qnas.circuit_inputs)."""
+    from qnas.circuit_inputs import input_names
+    from qnas.openqasm import input_array, tape_openqasm
 
-    qnode, kwargs = _ideal_call(model, x)
-    return to_openqasm3(qnode)(**kwargs)
+    spec = model.spec
+    names = input_names(spec, getattr(model, "n_encoded", 0))
+    tape = _export_tape(model, input_array(names) if names else None)
+    return tape_openqasm(tape, version=3, inputs=names, wires=range(spec.n_qubits))
+
+
+def _encoded_rows(model: Any, x: Any) -> torch.Tensor:
+    """The quantum block's inputs for raw feature rows `x`, as the model computes them."""
+    with torch.no_grad():
+        return model.quantum_inputs(torch.as_tensor(np.asarray(x), dtype=torch.float32)).double()
 
 
 def circuit_text(model: Any, x: Any = None, decimals: int | None = 2) -> str:

@@ -196,7 +196,7 @@ class FastCircuit(nn.Module):
         return angles
 
     def _encoding(self) -> list[_Step]:
-        """Steps of `qnas.circuits._encode` for the spec's encoding kind."""
+        """Steps of `qnas.circuits.encode` for the spec's encoding kind."""
         kind, n, d, dtype = self.spec.encoding.kind, self.n_qubits, self.n_inputs, self.dtype
         if kind == "amplitude":
             return [_Amplitude()]

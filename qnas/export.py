@@ -3,10 +3,13 @@
 An export is a plain folder that a serving process can copy around and trust:
 
 - ``weights.safetensors``: the model's ``state_dict`` (safetensors, so loading runs no pickle);
-- ``spec.json``, ``model.json``: the CandidateSpec and the config `qnas.models.build_model` reads;
+- ``spec.json``, ``model.json``: the CandidateSpec and the config `qnas.models.build_model` reads,
+  plus (``interface``) how raw features become circuit inputs and the wire, bit and Pauli-string
+  orders (`qnas.export_interface`);
 - ``metrics.json``: scores, the classical baseline, the task config and where the model came from;
-- ``circuit.qasm`` / ``circuit.qasm3`` / ``circuit.png``: the ideal circuit for the first reference
-  input, as OpenQASM 2.0, OpenQASM 3.0 and a drawing;
+- ``circuit.qasm3``: the ideal circuit as OpenQASM 3.0, trained angles baked in and the encoded
+  features as ``input float[64]`` parameters (`qnas.circuit_inputs`); ``circuit.qasm`` (OpenQASM
+  2.0, which has no inputs) and ``circuit.png``: the same circuit for the first reference input;
 - ``MODEL_CARD.md``: task, data, metrics, baseline, noise results and how to load it, for people;
 - ``reference.json``: reference inputs and what the model answered at export time, so a reload can
   be checked against it;
@@ -119,6 +122,7 @@ def export_model(
 
     from qnas import __version__
     from qnas.circuits import circuit_openqasm, circuit_openqasm3, draw_circuit
+    from qnas.export_interface import interface
     from qnas.model_card import model_card
 
     with ExitStack() as cleanup:
@@ -127,7 +131,7 @@ def export_model(
             out = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="qnas-archive-"))) / _archive_top(target)
         _check_target(out)
         spec = spec if isinstance(spec, CandidateSpec) else CandidateSpec.from_dict(dict(spec))
-        model_config = dict(model_config)
+        model_config = {key: value for key, value in model_config.items() if key != "interface"}
         if not isinstance(model_config.get("spec"), Mapping):
             raise ExportError("model_config has no 'spec' object; pass the model_config the evaluator produced.")
         config_spec = CandidateSpec.from_dict(dict(model_config["spec"]))
@@ -138,6 +142,7 @@ def export_model(
             )
         tensors = _as_tensors(weights)
         model = rebuild_model(model_config, tensors, where="export_model(weights=...)")
+        model_config["interface"] = interface(model_config, model)
         reference, first_input = _reference(model, model_config, task_config, task)
         readout = _export_readout(spec, source, readout_calibration)
         files = EXPORT_FILES + ((READOUT,) if readout is not None else ())
@@ -160,7 +165,7 @@ def export_model(
                 },
             )
             (staging / QASM).write_text(circuit_openqasm(model, first_input))
-            (staging / QASM3).write_text(circuit_openqasm3(model, first_input))
+            (staging / QASM3).write_text(circuit_openqasm3(model))
             draw_circuit(model, first_input, staging / DRAWING)
             _write_json(staging / REFERENCE, reference)
             card = model_card(

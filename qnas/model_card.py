@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from qnas.export_interface import qiskit_snippet
 from qnas.spec import CandidateSpec
 
 if TYPE_CHECKING:
@@ -24,6 +25,8 @@ _METRIC_NOTES = {
     "n_params": "trainable parameters (classical and quantum)",
     "depth": "circuit depth after compiling to 1- and 2-qubit gates",
     "two_qubit_gates": "two-qubit gates after compiling",
+    "two_qubit_gates_routed": "two-qubit gates after routing onto the device's coupling map (SWAPs as 3 CNOTs)",
+    "swaps": "SWAP gates routing inserted to meet the device's coupling map",
     "n_gates": "gates after compiling",
     "shots": "shots spent scoring (0 = analytic)",
     "epochs_run": "training epochs actually run (fewer than asked when pruned or stopped early)",
@@ -133,6 +136,27 @@ def _load_section(export_name: str, model_config: Mapping[str, Any]) -> list[str
     return lines
 
 
+def _interface_section(model_config: Mapping[str, Any]) -> list[str]:
+    """model.json's `interface`, for people: the pipeline, the orders and the circuit files."""
+    doc = model_config.get("interface") or {}
+    lines = [f"{i}. {step}" for i, step in enumerate(doc.get("pipeline", []), start=1)]
+    if "output" in doc:
+        lines.append(f"- output: {doc['output']}")
+    if "reference_state" in doc:
+        lines.append(f"- reference state: {doc['reference_state']}")
+    if lines:
+        lines.append("")
+    names = (doc.get("circuit_inputs") or {}).get("names")
+    if names:
+        shown = ", ".join(f"`{n}`" for n in names[:6]) + (", ..." if len(names) > 6 else "")
+        lines.append(f"- circuit inputs ({len(names)}): {shown}; `model.circuit_inputs(x)` computes them by name")
+    for key, label in (("wire_order", "wires"), ("bit_order", "bits"), ("pauli_string_order", "Pauli strings"),
+                       ("circuit_files", "circuit files")):
+        if key in doc:
+            lines.append(f"- {label}: {doc[key]}")
+    return lines
+
+
 def model_card(
     *,
     spec: CandidateSpec,
@@ -190,11 +214,25 @@ def model_card(
         "",
         *_load_section(export_name, model_config),
         "",
+        "## How inputs reach the circuit",
+        "",
+        *_interface_section(model_config),
+        "",
+        "## Run it in Qiskit",
+        "",
+        "What `reference.json` records, with the circuit simulated by Qiskit from `circuit.qasm3`"
+        + (" (its first row; qnas computes the classical layers):" if model_config.get("kind") == "classifier" else ":"),
+        "",
+        "```python",
+        *qiskit_snippet(export_name, str(model_config.get("kind")), spec.measurement),
+        "```",
+        "",
         "## Files",
         "",
         "- `weights.safetensors`: weights; `model.json`, `spec.json`: how to rebuild the model",
         "- `metrics.json`: the figures above, the task config and provenance",
-        "- `circuit.qasm` (OpenQASM 2.0), `circuit.qasm3` (OpenQASM 3.0), `circuit.png`: the ideal circuit",
+        "- `circuit.qasm3` (OpenQASM 3.0, any input), `circuit.qasm` (OpenQASM 2.0, first reference input), "
+        "`circuit.png`: the ideal circuit",
         "- `reference.json`: reference inputs and outputs; `manifest.json`: SHA-256 of every file",
         "",
     ]

@@ -36,8 +36,11 @@ from qnas.spec import CandidateSpec
 
 MODEL_KINDS = ("classifier", "energy", "state")
 CONFIG_KEYS = (
-    "kind", "spec", "n_features", "n_outputs", "class_names", "feature_names", "pauli_terms", "reference_state"
+    "kind", "spec", "n_features", "n_outputs", "class_names", "feature_names", "pauli_terms", "reference_state",
+    "interface",
 )
+"""Keys a model_config may hold; `interface` documents an export for other readers
+(`qnas.export_interface`) and plays no part in building the model."""
 BOUNDED_ENCODINGS = ("angle_x", "angle_y", "angle_z", "iqp")
 DENSE_HAMILTONIAN_QUBITS = 10
 """Up to this many qubits the fast path holds H as a dense matrix (16 MiB at 10); above, sparse."""
@@ -87,6 +90,7 @@ class HybridClassifier(nn.Module):
         self.register_buffer("feature_mean", torch.zeros(n_features))
         self.register_buffer("feature_std", torch.ones(n_features))
         encoded = encoding_input_size(spec, n_features)  # raises for amplitude features > 2**n
+        self.n_encoded = encoded
         if spec.split == "quantum_first":
             self.pre = nn.Sequential()
         else:
@@ -102,6 +106,18 @@ class HybridClassifier(nn.Module):
     def quantum_inputs(self, x: torch.Tensor) -> torch.Tensor:
         """What the encoding reads for raw features `x`: standardized, then the pre layers."""
         return self.pre((x - self.feature_mean) / self.feature_std)
+
+    def circuit_inputs(self, x: torch.Tensor) -> list[dict[str, float]]:
+        """The exported circuit's inputs for each row of raw features `x`, by name (`qnas.circuit_inputs`).
+
+        Bind them to circuit.qasm3's `input` parameters to run the quantum block elsewhere.
+        """
+        from qnas.circuit_inputs import input_names, input_values
+
+        with torch.no_grad():
+            values = input_values(self.spec, self.quantum_inputs(torch.as_tensor(x, dtype=torch.float32)).double())
+        names = input_names(self.spec, self.n_encoded)
+        return [dict(zip(names, map(float, row), strict=True)) for row in values]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.post(self.quantum(self.quantum_inputs(x)))
