@@ -219,11 +219,10 @@ HARD = {
 PAULI = {
     f"{name}_pauli": dataclasses.replace(bench, env={"gate_set": "pauli", "max_gates": bench.env["max_gates"]})
     for name, bench in HARD.items()
-    if bench.metric == "energy_error"
 }
-"""The hard tier's ground-state tasks over Pauli rotations (the `all` pool of `qnas.pauli_rotations`,
-each action one rotation exp(-i theta P / 2)), with the same gate limits, targets and budgets:
-where a screening proposer (adapt) is compared with the others on its own action set (issue 21)."""
+"""The hard tier's tasks over Pauli rotations (the `all` pool of `qnas.pauli_rotations`, each action
+one rotation exp(-i theta P / 2)), with the same gate limits, targets and budgets: where a
+screening proposer (adapt) is compared with the others on its own action set (issue 21)."""
 TIERS = {"easy": EASY, "hard": HARD, "pauli": PAULI}
 BENCHMARKS = {**EASY, **HARD, **PAULI}
 QUICK_SEEDS = 2

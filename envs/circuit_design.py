@@ -446,7 +446,9 @@ def _gate_level_actions(
             "wires (all-to-all); leave connectivity at 'all', or use gate_set='blocks' on a coupling map."
         )
     name = pool or space.pool or "all"
-    return rotation_actions(make_pool(name, task.required_qubits, getattr(task, "reference_state", None)))
+    return rotation_actions(
+        make_pool(name, task.required_qubits, getattr(task, "reference_state", None), getattr(task, "target_state", None))
+    )
 
 
 def _base_spec(base_spec: CandidateSpec | dict[str, Any] | None, default: CandidateSpec) -> CandidateSpec:

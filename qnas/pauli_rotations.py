@@ -17,18 +17,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 
+import numpy as np
 import pennylane as qml
 
 from qnas.errors import QnasError, not_allowed
 from qnas.spec import GateSpec
 
-POOLS = ("all", "fermionic-excitations", "qubit-excitations", "minimal", "pairs", "gates")
+POOLS = ("all", "fermionic-excitations", "qubit-excitations", "target-excitations", "minimal", "pairs", "gates")
 """all: every operator of the qubit pools below that applies to the task (the default);
 fermionic-excitations: every single and double excitation from the reference state's occupied
 wires to its empty ones, as exp(theta (T - T^dag)) under Jordan-Wigner, Z strings kept (one angle
 for all of an excitation's Pauli strings; ADAPT-VQE's pool, for Jordan-Wigner Hamiltonians only);
 qubit-excitations: the Pauli strings of every single and double excitation under Jordan-Wigner,
-Z strings dropped (qubit-ADAPT's pool; from the reference state's occupied wires to its empty ones); minimal:
+Z strings dropped (qubit-ADAPT's pool; from the reference state's occupied wires to its empty ones);
+target-excitations (state preparation, where the target state is known, as the Hartree-Fock state
+is for a molecule): for each basis state of the target's support (its TARGET_SUPPORT largest
+amplitudes), the words with X on the wires where it differs from |0...0> and Y on one of them, one
+word per Y position; exp(-i theta P / 2) then moves amplitude from |0...0> straight to that basis
+state, however many wires apart (GHZ's |1...1> is one rotation away, where every weight-2 word has
+a zero gradient); minimal:
 the 2n - 2 operators {Z_j Y_j+1} and {Y_j} (a minimal complete pool of that paper's kind); pairs:
 every Y_j and every weight-2 word with one Y on a pair of wires (no molecule needed); gates: the
 hardware-efficient vocabulary, RX, RY and RZ on every wire (X_j, Y_j, Z_j) and the entangling
@@ -134,8 +141,17 @@ Rotation = PauliRotation | Excitation
 """What a `gate_set="pauli"` action places: one parameter, one or several commuting Pauli strings."""
 
 
-def make_pool(name: str, n_qubits: int, reference_state: Sequence[int] | None = None) -> tuple[Rotation, ...]:
-    """The operators of pool `name` (see POOLS) on `n_qubits` wires, without repeats."""
+TARGET_SUPPORT = 16
+"""Basis states of a target the target-excitations pool reaches (the largest amplitudes first)."""
+
+
+def make_pool(
+    name: str, n_qubits: int, reference_state: Sequence[int] | None = None, target_state: Sequence[complex] | None = None
+) -> tuple[Rotation, ...]:
+    """The operators of pool `name` (see POOLS) on `n_qubits` wires, without repeats.
+
+    `reference_state` is a molecule's Hartree-Fock bits; `target_state` a state-preparation task's
+    target (length 2**n_qubits, wire 0 the most significant bit)."""
     if name not in POOLS:
         raise QnasError(not_allowed("pool", name, POOLS))
     if n_qubits < 2:
@@ -150,7 +166,9 @@ def make_pool(name: str, n_qubits: int, reference_state: Sequence[int] | None = 
     if name == "all":
         occupied = sum(reference_state or ())
         names = ["qubit-excitations"] if 0 < occupied < n_qubits else []
-        return tuple(dict.fromkeys(op for pool in [*names, "pairs", "minimal"] for op in make_pool(pool, n_qubits, reference_state)))
+        names += ["target-excitations"] if target_state is not None else []
+        pools = [make_pool(pool, n_qubits, reference_state, target_state) for pool in [*names, "pairs", "minimal"]]
+        return tuple(dict.fromkeys(op for pool in pools for op in pool))
     if name == "gates":
         words = [_word(n_qubits, {j: letter}) for j in range(n_qubits) for letter in "XYZ"]
         words += [_word(n_qubits, {a: "Z", b: "Z"}) for a, b in itertools.combinations(range(n_qubits), 2)]
@@ -161,9 +179,29 @@ def make_pool(name: str, n_qubits: int, reference_state: Sequence[int] | None = 
         words = [_word(n_qubits, {j: "Y"}) for j in range(n_qubits)]
         for a, b in itertools.combinations(range(n_qubits), 2):
             words += [_word(n_qubits, {a: x, b: y}) for x, y in (("X", "Y"), ("Y", "X"), ("Z", "Y"), ("Y", "Z"))]
+    elif name == "target-excitations":
+        words = _target_words(n_qubits, target_state)
     else:
         words = _excitation_words(n_qubits, reference_state)
     return tuple(PauliRotation(word) for word in dict.fromkeys(words))
+
+
+def _target_words(n_qubits: int, target_state: Sequence[complex] | None) -> list[str]:
+    """X on the wires where a basis state of the target's support has a 1, Y on one of them."""
+    if target_state is None:
+        raise QnasError(
+            "the target-excitations pool moves |0...0> towards a state-preparation task's target, and this task "
+            "has none; use a state-preparation task (bell, ghz), or the 'pairs' or 'minimal' pool."
+        )
+    weights = np.abs(np.asarray(target_state, dtype=np.complex128)) ** 2
+    if weights.size != 2**n_qubits:
+        raise QnasError(f"a target state on {n_qubits} qubits has {2**n_qubits} amplitudes, not {weights.size}.")
+    support = [int(b) for b in np.argsort(-weights, kind="stable")[:TARGET_SUPPORT] if weights[b] > 1e-12 and b]
+    words = []
+    for basis in support:
+        ones = [wire for wire in range(n_qubits) if basis >> (n_qubits - 1 - wire) & 1]
+        words += [_word(n_qubits, {wire: "Y" if wire == y else "X" for wire in ones}) for y in ones]
+    return words
 
 
 def _word(n_qubits: int, letters: dict[int, str]) -> str:

@@ -31,6 +31,16 @@ def test_adapt_proposals_reach_chemical_accuracy_and_record_their_screening_cost
     assert greedy.user_attrs["adapt_env_score"] > -1 and greedy.value <= CHEMICAL_ACCURACY  # scored again by the worker
 
 
+def test_adapt_prepares_ghz5_in_one_full_evaluation_from_the_targets_own_excitations(storage: str) -> None:
+    """Every weight-2 word has a zero gradient at |00000> for GHZ-5; the target-excitations pool
+    holds YXXXX, whose rotation by pi/2 is GHZ-5 itself, and the screen finds it first."""
+    ghz5 = {"name": "ghz", "n": 5}
+    run_search(SearchConfig(task=ghz5, trials=1, workers=0, storage=storage, study="ghz5", agent="adapt", seed=0))
+    [trial] = optuna.load_study(study_name="ghz5", storage=storage).trials
+    assert trial.value > 0.95 and trial.user_attrs["adapt_full_evaluations"] == 1
+    assert trial.user_attrs["adapt_actions"][0] in {"R(YXXXX)", "R(XYXXX)", "R(XXYXX)", "R(XXXYX)", "R(XXXXY)"}
+
+
 def test_the_space_names_the_pool(tmp_path: Path) -> None:
     text = load_space("vqe_gates").yaml.replace("task_kinds: [vqe]", "task_kinds: [vqe]\npool: pairs")
     space = parse_space(text, "pairs.yaml")

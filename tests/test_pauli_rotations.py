@@ -100,7 +100,7 @@ def test_bad_words_and_pools_name_the_value_and_the_fix():
         make_pool("qubit-excitations", 4, (0, 0, 0, 0))
 
 
-@pytest.mark.parametrize("name", [pool for pool in POOLS if pool != "fermionic-excitations"])
+@pytest.mark.parametrize("name", [pool for pool in POOLS if pool not in ("fermionic-excitations", "target-excitations")])
 def test_pools_hold_distinct_real_rotations_of_the_right_width(name):
     pool = make_pool(name, 6, (1, 1, 0, 0, 0, 0))
     words = [rotation.word for rotation in pool]
@@ -110,6 +110,25 @@ def test_pools_hold_distinct_real_rotations_of_the_right_width(name):
     sizes = {"minimal": 10, "pairs": 6 + 15 * 4, "qubit-excitations": 2 * 8 + 6 * 8, "gates": 3 * 6 + 15}
     sizes["all"] = len({r.word for pool in ("minimal", "pairs", "qubit-excitations") for r in make_pool(pool, 6, (1, 1, 0, 0, 0, 0))})
     assert sizes[name] == len(pool)
+
+
+def test_target_excitations_reach_each_basis_state_of_the_target_in_one_rotation():
+    ghz = np.zeros(32)
+    ghz[[0, 31]] = 2**-0.5
+    assert [r.word for r in make_pool("target-excitations", 5, target_state=ghz)] == [
+        "YXXXX", "XYXXX", "XXYXX", "XXXYX", "XXXXY"]
+    w_state = np.zeros(8)
+    w_state[[1, 2, 4]] = 3**-0.5  # |001>, |010>, |100>: wire 0 is the most significant bit
+    assert {r.word for r in make_pool("target-excitations", 3, target_state=w_state)} == {"IIY", "IYI", "YII"}
+    # exp(-i pi/4 YXXXX) |00000> is GHZ-5 itself
+    state = AdjointCircuit(5)
+    rotation = PauliRotation("YXXXX")
+    state.append_pauli_rotation(rotation.terms, rotation.compile())
+    assert abs(np.vdot(ghz, state.state(np.array([np.pi / 2])))) ** 2 == pytest.approx(1.0, abs=1e-12)
+    all_words = [r.word for r in make_pool("all", 5, target_state=ghz)]
+    assert all_words[:5] == ["YXXXX", "XYXXX", "XXYXX", "XXXYX", "XXXXY"] and "ZYIII" in all_words
+    with pytest.raises(QnasError, match="this task has none; use a state-preparation task"):
+        make_pool("target-excitations", 5)
 
 
 def excitation_generator(excitation: Excitation) -> np.ndarray:
