@@ -15,10 +15,11 @@ from qnas.search_spaces import SPACE_NAMES, SearchSpace, load_space
 from qnas.tasks import make_task
 from qnas.warm_start import WarmStart
 
-AGENTS = ("optuna", "random", "rl", "hybrid", "adapt")
+AGENTS = ("optuna", "random", "rl", "hybrid", "adapt", "beam")
 """optuna: the study's sampler (--sampler); random: random sampling; rl: a MaskablePPO policy;
 hybrid: rl and the sampler taking turns on one study; adapt: circuits grown from the space's
-operator pool by a gradient screen (gate-level tasks)."""
+operator pool by a gradient screen; beam: circuits grown block by block, fewest CNOTs first, by a
+beam search over the space's gates (both gate-level tasks)."""
 
 
 def check_agent(name: str) -> str:
@@ -56,6 +57,13 @@ def make_proposer(
         from qnas.agents.adapt_proposer import AdaptProposer
 
         return AdaptProposer(study, task, space, seed, warm_start.actions if warm_start else ())
+    if agent == "beam":
+        from qnas.agents.beam_proposer import BeamProposer
+
+        if warm_start is not None:
+            raise QnasError("--agent beam starts every circuit from its rotation layer and takes no warm start; "
+                            "scan with --agent adapt, optuna or random.")
+        return BeamProposer(study, task, space, seed)
     from qnas.agents.rl_agent import WEIGHTS_FILE, AgentConfig, load_agent, train_agent
     from qnas.agents.rl_proposer import RLProposer
 

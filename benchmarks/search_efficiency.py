@@ -30,6 +30,11 @@ tasks: its angles re-optimized; classification: the layer stack trained for the 
 - rl-curriculum (ground-state tasks): rl with the env's moving threshold (`curriculum=True`:
   from halfway between the reference state's error and the target, on a log scale, halved after
   every 5 successes), as in Ostaszewski et al. and CRLQAS; the table still counts the real target;
+- beam (gate tasks with a space's gates, `space` or `blocks`): `qnas.agents.block_beam`, a beam
+  search by CNOT count over blocks [CNOT a,b and the rotations on a and b] after one rotation
+  layer, each circuit scored through the env's warm start (one full evaluation); on a `space` task
+  it acts on the same gates grouped into blocks (`acting_bench`), so its circuits are made of the
+  same gates but a block is one evaluation where masked random search spends three;
 - rl-screen (the pauli tier only): rl with the env's screen in its observation and as a prior on
   its logits (`qnas.agents.screen_prior.ScreenPriorPolicy`), so its first episode samples about
   as ADAPT ranks; the env's screens are charged as cheap probes (issue 21).
@@ -104,6 +109,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
 from qnas.agents import make_sampler
 from qnas.agents.adapt import AdaptScreen
+from qnas.agents.block_beam import BlockBeam
 from qnas.agents.rl_agent import DEFAULT_DQN, DEFAULT_PPO
 from qnas.agents.screen_prior import ScreenPriorPolicy
 from qnas.agents.surrogate_sampler import SurrogateSampler
@@ -115,13 +121,14 @@ from qnas.errors import QnasError
 
 HAMILTONIANS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "hamiltonians"
 PROPOSERS = (
-    "random", "masked", "tpe", "nsga2", "surrogate", "rl", "rl-curriculum", "dqn", "adapt", "adapt-landscape", "rl-screen"
+    "random", "masked", "tpe", "nsga2", "surrogate", "rl", "rl-curriculum", "dqn", "adapt", "adapt-landscape", "rl-screen",
+    "beam",
 )
 SCREENING = ("adapt", "adapt-landscape", "rl-screen")
 """Proposers that screen Pauli rotations: they run on the pauli tier only."""
 RL = {"rl": {}, "rl-curriculum": {"curriculum": True}, "rl-screen": {"screen_observation": True}}
 """MaskablePPO proposers and the env options each adds."""
-ONE_WORKER = ("masked", "adapt", "adapt-landscape", "rl-screen", "rl-curriculum", "dqn")
+ONE_WORKER = ("masked", "adapt", "adapt-landscape", "rl-screen", "rl-curriculum", "dqn", "beam")
 """Proposers that run on one worker only (`--workers 2` compares samplers and RL on two)."""
 METRICS: dict[str, tuple[Callable[[float, float], bool], Callable[..., float]]] = {
     "fidelity": (operator.gt, max),
@@ -388,10 +395,21 @@ def run_rl(bench: Benchmark, seed: int, n_envs: int, ppo: dict[str, Any], timers
 
 
 def applies(proposer: str, bench: Benchmark) -> bool:
-    """Whether `proposer` runs on `bench`: screening needs Pauli rotations, a curriculum an energy."""
+    """Whether `proposer` runs on `bench`: screening needs Pauli rotations, the beam a space's
+    gates, a curriculum an energy."""
     if proposer in SCREENING:
         return bench.env.get("gate_set") == "pauli"
+    if proposer == "beam":
+        return bench.env.get("gate_set") in ("space", "blocks") and bench.metric != "val_accuracy"
     return proposer != "rl-curriculum" or bench.metric == "energy_error"
+
+
+def acting_bench(bench: Benchmark, proposer: str) -> Benchmark:
+    """`bench` as `proposer` acts on it: the beam places a space's gates as blocks (a CNOT and the
+    rotations after it in one action), so its circuits' action indices are those of that env."""
+    if proposer == "beam" and bench.env.get("gate_set") != "blocks":
+        return dataclasses.replace(bench, env={**bench.env, "gate_set": "blocks"})
+    return bench
 
 
 def run_dqn(bench: Benchmark, seed: int, timers: PhaseTimers) -> dict[str, Any]:
@@ -433,6 +451,19 @@ def run_adapt(bench: Benchmark, seed: int, timers: PhaseTimers, criterion: str =
             _, _, terminated, truncated, _ = env.step(action)
             done = terminated or truncated
         episode += 1
+    return env.outcome()
+
+
+def run_beam(bench: Benchmark, seed: int) -> dict[str, Any]:
+    """The block beam until the budget is spent: a pass that reaches the gate limit is followed by
+    one twice as wide."""
+    env = Tally(bench.make_env(), bench)
+    beam = BlockBeam(env)
+    while env.evaluations < bench.budget:
+        for _ in beam.circuits(seed * 1_000_003 + beam.width):
+            if env.evaluations >= bench.budget:
+                break
+        beam.widen()
     return env.outcome()
 
 
@@ -521,6 +552,8 @@ def one_run(
         outcomes = [run_adapt(bench, seed, timers, "landscape" if proposer == "adapt-landscape" else "gradient")]
     elif proposer == "dqn":
         outcomes = [run_dqn(bench, seed, timers)]
+    elif proposer == "beam":
+        outcomes = [run_beam(bench, seed)]
     elif pair is not None:
         outcomes = pair.run(bench, proposer, seed, timers)
     else:
@@ -616,6 +649,7 @@ def leanest_two_qubit(bench: Benchmark, outcome: dict[str, Any], seed: int) -> i
 def seed_run(bench: Benchmark, proposer: str, seed: int, ppo: dict[str, Any]) -> dict[str, Any]:
     """One seed on one worker (in a `--jobs` child too): its outcome, wall seconds and pruned CNOTs,
     as JSON types (what a campaign file holds)."""
+    bench = acting_bench(bench, proposer)
     outcome, wall = one_run(bench, proposer, seed, 1, None, ppo, PhaseTimers())
     return run_result(bench, outcome, wall, seed)
 
@@ -680,14 +714,15 @@ def profiled_runs(name: str, bench: Benchmark, args: argparse.Namespace, propose
     profiles = {}
     for proposer in proposers:
         timers, results = PhaseTimers(), []
+        acting = acting_bench(bench, proposer)
         profiler = cProfile.Profile() if args.profile and args.workers == 1 else None
         for seed in seeds:
             if profiler:
                 profiler.enable()
-            outcome, wall = one_run(bench, proposer, seed, args.workers, pair, args.ppo, timers)
+            outcome, wall = one_run(acting, proposer, seed, args.workers, pair, args.ppo, timers)
             if profiler:
                 profiler.disable()
-            results.append(run_result(bench, outcome, wall, seed))
+            results.append(run_result(acting, outcome, wall, seed))
         profiles[proposer] = (timers, results)
         if profiler:
             stats = pstats.Stats(profiler)

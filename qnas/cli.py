@@ -103,15 +103,21 @@ def _run_and_summarize(config: Any) -> int:
     from qnas.search import run_search
     from qnas.study import load_study
     from qnas.study_tables import best_trials_table
+    from qnas.wall_time import format_seconds, study_wall_time
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the live display reports each trial
     outcome = run_search(config)
     console = _console()
-    console.print(best_trials_table(load_study(outcome.storage, outcome.study_name), top=5))
+    study = load_study(outcome.storage, outcome.study_name)
+    console.print(best_trials_table(study, top=5))
     c = outcome.counts
+    wall = study_wall_time(study)
+    took = format_seconds(outcome.wall_time_s)
+    if wall.recorded_runs > 1 or wall.untimed_s:  # earlier searches on the study
+        took += f"; the study's searches took {wall.describe()} in all"
     console.print(
         f"study {outcome.study_name!r}: {c.ok} ok, {c.pruned} pruned, {c.failed_attempts} failed, {c.duplicates} reused "
-        f"in {outcome.wall_time_s:.0f} s."
+        f"in {took}."
     )
     if c.failed_attempts:
         console.print(c.failures_line(), highlight=False, soft_wrap=True)
@@ -128,7 +134,6 @@ def _run_and_summarize(config: Any) -> int:
             file=sys.stderr,
         )
         return 1
-    study = load_study(outcome.storage, outcome.study_name)
     pick = ""
     if len(study.directions) > 1:  # no single best trial: name a point of the Pareto front, as export needs
         front = sorted(t.number for t in study.best_trials)
@@ -387,8 +392,9 @@ def _add_search_arguments(parser: argparse.ArgumentParser) -> None:
         help="add to a study whose data file changed since its last search (the trials that follow record the new hash)",
     )
     parser.add_argument(
-        "--agent", help="proposer: optuna (--sampler), random, rl, hybrid (rl + sampler), or adapt (gate-level "
-        "tasks: circuits grown from the space's operator pool by a gradient screen). Default: adapt for a "
+        "--agent", help="proposer: optuna (--sampler), random, rl, hybrid (rl + sampler), adapt (gate-level "
+        "tasks: circuits grown from the space's operator pool by a gradient screen), or beam (gate-level tasks: "
+        "circuits grown block by block, fewest CNOTs first). Default: adapt for a "
         "single-objective molecule (a Hartree-Fock reference state), optuna otherwise"
     )
     parser.add_argument("--policy", metavar="DIR", help="a trained agent (qnas agent train) for --agent rl/hybrid")
