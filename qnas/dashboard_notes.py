@@ -23,7 +23,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from qnas.errors import QnasError
 from qnas.model_card import format_value
-from qnas.report import best_trials, format_seconds, objective_names, score_keys, wall_time_s
+from qnas.report import best_trials, objective_names, score_keys
+from qnas.wall_time import study_wall_time
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def study_note(study: optuna.Study) -> str:
         f"- task: `{task.get('name', '?')}`, search space: `{attrs.get('space', '?')}`",
         "- objectives: " + ", ".join(f"{n} ({d.name.lower()})" for n, d in zip(names, study.directions, strict=True)),
         "- trials: " + ", ".join(f"{counts[s]} {s.name.lower()}" for s in TrialState if counts[s]),
-        f"- proposers: {', '.join(proposers) or '-'}; wall time {format_seconds(wall_time_s(trials))}",
+        f"- proposers: {', '.join(proposers) or '-'}; wall time {study_wall_time(study).describe()}",
     ]
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     if complete:

@@ -21,6 +21,8 @@ from qnas.errors import QnasError, not_allowed
 
 ANALYTIC_SHOTS = 10_000_000
 """What an analytic candidate's shots count as (CalibrationSpec's upper bound on shots)."""
+ANALYTIC_LABEL = "analytic"
+"""How tables and plots show `ANALYTIC_SHOTS`."""
 
 OBJECTIVE_NAMES = ("noisy_score", "ideal_score", "noise_gap", "two_qubit_gates", "shots", "n_params", "depth")
 
@@ -67,6 +69,12 @@ def parse_objectives(text: str | list[str] | tuple[str, ...], task: Any) -> tupl
         else:
             objectives.append(Objective(name, name, "minimize"))
     return tuple(objectives)
+
+
+def is_analytic_shots(name: str, value: float) -> bool:
+    """Whether objective `name`'s `value` is an analytic candidate's stand-in (`ANALYTIC_SHOTS`), not
+    a shot count: tables and plots show it as "analytic", never as 10^7 shots."""
+    return name == "shots" and value >= ANALYTIC_SHOTS
 
 
 def objective_values(objectives: tuple[Objective, ...], metrics: dict[str, float]) -> list[float]:

@@ -3,8 +3,12 @@
 `write_report(study, out_dir)` writes ``report.html`` with every figure embedded as a base64 PNG
 (no scripts, stylesheets or images fetched from anywhere, so the file can be mailed or archived),
 and each figure again as a PNG beside it. Optuna's matplotlib plots draw what they cover
-(optimization history, parameter importances, Pareto front); the rest (training curve,
-ideal-versus-noisy scores) are small matplotlib plots of the trials' user attributes.
+(optimization history, parameter importances); the Pareto front is `qnas.pareto`'s panel per
+pair of objectives; the rest (training curve, ideal-versus-noisy scores) are small matplotlib
+plots of the trials' user attributes.
+
+Tables fit the page: a candidate's summary wraps only between its tokens, and a column that
+repeats an objective's values row for row is left out, with a note naming it.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import base64
 import html
 import os
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -24,6 +29,8 @@ from optuna.trial import FrozenTrial, TrialState
 from qnas.envs.scoring import CHEMICAL_ACCURACY
 from qnas.errors import QnasError
 from qnas.model_card import format_value
+from qnas.objectives import ANALYTIC_LABEL, is_analytic_shots
+from qnas.wall_time import format_seconds, study_wall_time
 
 REPORT_FILE = "report.html"
 TOP_TRIALS = 10
@@ -35,7 +42,8 @@ body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; 
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 2em; }
 table { border-collapse: collapse; font-size: .9em; margin: .5em 0; }
 th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
-th { background: #f3f3f3; } td.text { text-align: left; font-family: monospace; overflow-wrap: anywhere; }
+th { background: #f3f3f3; } td.text, td.tokens { text-align: left; font-family: monospace; }
+td.text { overflow-wrap: anywhere; } td.tokens { overflow-wrap: normal; word-break: normal; }
 figure { margin: 1em 0; } figcaption { color: #555; font-size: .9em; }
 img { max-width: 100%; border: 1px solid #eee; }
 p.note, div.note { background: #fff8e1; border-left: 4px solid #f0b400; padding: .5em 1em; }
@@ -96,16 +104,50 @@ def score_keys(trials: Sequence[FrozenTrial]) -> list[str]:
     return list(keys)
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], text_columns: Sequence[int] = ()) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = []
-    for row in rows:
-        cells = "".join(
-            f"<td class='text'>{html.escape(format_value(c))}</td>" if i in text_columns else f"<td>{html.escape(format_value(c))}</td>"
-            for i, c in enumerate(row)
-        )
-        body.append(f"<tr>{cells}</tr>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+TOKEN_BREAK = re.compile(r"(?<=\S)([|,+:/])(?=\S)")
+"""Separators inside a candidate summary's tokens (`RX+RY/full:CRZ|RY`, `zne=1,3`) and a proposer's
+name (`optuna:tpe`): a line may break after one, and nowhere else inside a token."""
+NAME_BREAK = re.compile(r"(?<=[^\s_])(_)(?=[^\s_])")
+"""Underscores of metric names in headers (`two_qubit_gates`): a header may break after one."""
+
+
+def _breakable(text: str, separators: re.Pattern[str]) -> str:
+    """`text` as HTML that may wrap after each separator (and at spaces), never inside a word."""
+    return separators.sub(r"\1<wbr>", html.escape(text))
+
+
+def _table(
+    header: Sequence[str], rows: Sequence[Sequence[Any]], text_columns: Sequence[int] = (),
+    token_columns: Sequence[int] = (),
+) -> str:
+    """An HTML table that fits the page. Text columns wrap anywhere (free text such as failure
+    reasons); token columns (candidate summaries, proposer names) wrap only at spaces and after
+    `TOKEN_BREAK` separators; headers also after underscores."""
+
+    def cell(i: int, value: Any) -> str:
+        if i in token_columns:
+            return f"<td class='tokens'>{_breakable(format_value(value), TOKEN_BREAK)}</td>"
+        text = html.escape(format_value(value))
+        return f"<td class='text'>{text}</td>" if i in text_columns else f"<td>{text}</td>"
+
+    head = f"<tr>{''.join(f'<th>{_breakable(h, NAME_BREAK)}</th>' for h in header)}</tr>" if any(header) else ""
+    body = "".join(f"<tr>{''.join(cell(i, c) for i, c in enumerate(row))}</tr>" for row in rows)
+    return f"<table>{head}{body}</table>"
+
+
+def _repeats(
+    objectives: Sequence[tuple[str, list[Any]]], columns: Sequence[tuple[str, list[Any]]]
+) -> tuple[list[tuple[str, list[Any]]], list[str]]:
+    """`columns` less those whose values equal an objective's in every row (an objective is a
+    metric: accuracy is val_accuracy), and a note on each one left out."""
+    kept, left_out = [], []
+    for label, values in columns:
+        same = next((name for name, shown in objectives if shown == values), None)
+        if same is None:
+            kept.append((label, values))
+        else:
+            left_out.append(f"{label} (the same as {same} in every row)")
+    return kept, left_out
 
 
 def exact_energy(trials: Sequence[FrozenTrial]) -> float | None:
@@ -201,7 +243,7 @@ class _Report:
             ("scoring device", (attrs.get("device") or {}).get("name", "default.qubit")),
             ("trials", ", ".join(f"{counts[s]} {s.name.lower()}" for s in TrialState if counts[s])),
             ("proposers", ", ".join(sorted({t.user_attrs.get("proposer", "unknown") for t in self.trials}))),
-            ("wall time", format_seconds(wall_time_s(self.trials))),
+            ("wall time", study_wall_time(self.study).describe()),
         ]
         exact = exact_energy(self.complete)
         if exact is not None:
@@ -211,28 +253,36 @@ class _Report:
 
     def best_table(self) -> str:
         shown = self.best[:TOP_TRIALS]
+        metrics = [t.user_attrs.get("metrics", {}) for t in shown]
+        baselines = [t.user_attrs.get("baseline") or {} for t in shown]
+        has_baseline = any(baselines)
         scores = [k for k in score_keys(shown) if k not in self.names]  # the objective columns show those
-        comparable = [k for k in scores if any(k in (t.user_attrs.get("baseline") or {}) for t in shown)]
-        has_baseline = any(t.user_attrs.get("baseline") for t in shown)
-        header = ["trial", *self.names, *scores, *(f"baseline {k}" for k in comparable),
-                  "params (baseline)" if has_baseline else "params", "depth", "2q gates", "proposer", "candidate"]
-        rows = []
-        for trial in shown:
-            metrics = trial.user_attrs.get("metrics", {})
-            baseline = trial.user_attrs.get("baseline") or {}
-            spec = trial.user_attrs.get("spec")
-            rows.append([
-                trial.number, *trial.values, *(metrics.get(k) for k in scores), *(baseline.get(k) for k in comparable),
-                f"{format_value(metrics.get('n_params'))} ({format_value(baseline.get('n_params'))})"
-                if has_baseline else metrics.get("n_params"),
-                metrics.get("depth"), metrics.get("two_qubit_gates"), trial.user_attrs.get("proposer", "-"),
-                _spec_summary(spec),
-            ])
+        objectives = [(name, [t.values[i] for t in shown]) for i, name in enumerate(self.names)]
+        own, left_out = _repeats(objectives, [(k, [m.get(k) for m in metrics]) for k in scores])
+        sizes = [("depth", [m.get("depth") for m in metrics]), ("2q gates", [m.get("two_qubit_gates") for m in metrics])]
+        if has_baseline:
+            pairs = zip(metrics, baselines, strict=True)
+            size = ("params (baseline)", [f"{format_value(m.get('n_params'))} ({format_value(b.get('n_params'))})" for m, b in pairs])
+        else:
+            size = ("params", [m.get("n_params") for m in metrics])
+        sizes, left_out_sizes = _repeats(objectives, [size, *sizes])
+        columns = [
+            ("trial", [t.number for t in shown]),
+            *((name, [ANALYTIC_LABEL if is_analytic_shots(name, v) else v for v in values]) for name, values in objectives),
+            *own,
+            *((f"baseline {k}", [b.get(k) for b in baselines]) for k in scores if any(k in b for b in baselines)),
+            *sizes,
+            ("proposer", [t.user_attrs.get("proposer", "-") for t in shown]),
+            ("candidate", [_spec_summary(t.user_attrs.get("spec")) for t in shown]),
+        ]
+        left_out += left_out_sizes
         which = "the Pareto-optimal trials" if len(self.study.directions) > 1 else f"the best {len(shown)} trials"
         baseline_note = (" The baseline is a classical model of similar size trained on the same split."
                          if has_baseline else " This task has no classical baseline.")
-        intro = f"<p>{which[0].upper()}{which[1:]} of {len(self.complete)} finished.{baseline_note}</p>"
-        return intro + _table(header, rows, text_columns=(len(header) - 2, len(header) - 1))
+        repeated = f" Not shown again: {'; '.join(left_out)}." if left_out else ""
+        intro = f"<p>{which[0].upper()}{which[1:]} of {len(self.complete)} finished.{baseline_note}{repeated}</p>"
+        rows = list(zip(*(values for _, values in columns), strict=True))
+        return intro + _table([label for label, _ in columns], rows, token_columns=(len(columns) - 2, len(columns) - 1))
 
     def history(self) -> str:
 
@@ -264,16 +314,13 @@ class _Report:
         return "".join(parts)
 
     def pareto(self) -> str:
-        from optuna.visualization.matplotlib import plot_pareto_front
+        from qnas.pareto import pareto_axes
 
-        shown = self.names[:3]
-        targets = None if len(self.names) <= 3 else (lambda t: t.values[:3])
-        caption = f"Finished trials by {', '.join(shown)}; the Pareto-optimal ones are highlighted."
-        if len(self.names) > 3:
-            caption += f" Only the first three of {len(self.names)} objectives are drawn."
-        return self.figure(
-            "pareto_front", lambda: plot_pareto_front(self.study, targets=targets, target_names=shown), caption
-        )
+        caption = ("Finished trials by each pair of objectives, numbered; highlighted ones are Pareto-optimal over all "
+                   f"{len(self.names)} objectives.")
+        if "shots" in self.names:
+            caption += " Analytic candidates (exact expectation values, no shots) sit at the shots axis's 'analytic' end."
+        return self.figure("pareto_front", lambda: pareto_axes(self.study), caption)
 
     def noise_gap(self) -> str:
         rows, points = [], []
@@ -329,10 +376,13 @@ class _Report:
             values = [t.values[0] for t in trials if t.state == TrialState.COMPLETE]
             best = (max if direction == optuna.study.StudyDirection.MAXIMIZE else min)(values) if values else None
             states = [t.state for t in trials]
+            evaluated = sum(t.user_attrs.get("metrics", {}).get("wall_time_s", 0.0) for t in trials)
             rows.append((proposer, len(trials), states.count(TrialState.COMPLETE), states.count(TrialState.PRUNED),
-                         states.count(TrialState.FAIL), best, format_seconds(wall_time_s(trials))))
-        header = ("proposer", "trials", "complete", "pruned", "failed", f"best {self.names[0]}", "wall time")
-        table = _table(header, rows, text_columns=(0,))
+                         states.count(TrialState.FAIL), best, format_seconds(evaluated)))
+        header = ("proposer", "trials", "complete", "pruned", "failed", f"best {self.names[0]}", "evaluation time")
+        table = _table(header, rows, token_columns=(0,))
+        table += ("<p>Evaluation time: the seconds workers spent on the proposer's trials, added up (the search's wall "
+                  "time is in the summary).</p>")
         if len(groups) < 2:
             return table + "<p>One proposer ran this study; compare proposers across studies with " \
                            "<code>qnas studies compare A B</code>.</p>"
@@ -342,7 +392,7 @@ class _Report:
     def failures(self, failed: list[FrozenTrial]) -> str:
         rows = [(t.number, t.user_attrs.get("proposer", "-"), (t.user_attrs.get("fail_reason") or "-")[:300])
                 for t in failed]
-        return _table(("trial", "proposer", "reason"), rows, text_columns=(1, 2))
+        return _table(("trial", "proposer", "reason"), rows, text_columns=(2,), token_columns=(1,))
 
     # --- figures ---------------------------------------------------------------------------------
 
@@ -437,16 +487,3 @@ def _spec_summary(spec: Any) -> str:
     from qnas.spec import CandidateSpec
 
     return CandidateSpec.from_dict(spec).summary() if spec else "-"
-
-
-def wall_time_s(trials: Sequence[FrozenTrial]) -> float | None:
-    """Seconds from the first trial's start to the last one's end (None before any trial ended)."""
-    starts = [t.datetime_start for t in trials if t.datetime_start]
-    ends = [t.datetime_complete for t in trials if t.datetime_complete]
-    return (max(ends) - min(starts)).total_seconds() if starts and ends else None
-
-
-def format_seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"

@@ -41,6 +41,7 @@ from qnas.search_spaces import SearchSpace
 from qnas.storage import DEFAULT_STORAGE, check_storage_url, default_artifact_dir
 from qnas.study import fail_interrupted, find_study, load_study, open_study
 from qnas.tasks import Task
+from qnas.wall_time import record_search_time
 from qnas.warm_start import WarmStart
 
 POLL_SECONDS = 0.1
@@ -94,7 +95,8 @@ class SearchConfig:
 
 @dataclass(frozen=True)
 class SearchOutcome:
-    """How the search went. `executor_wait_s` is driver time spent waiting on the executor; the
+    """How the search went. `wall_time_s` is this run's time, as recorded on the study
+    (`qnas.wall_time`); `executor_wait_s` is driver time spent waiting on the executor, and the
     rest of `wall_time_s` is the driver's own scheduling work (asks, tells, storage writes)."""
 
     study_name: str
@@ -398,7 +400,9 @@ def _search(
         raise
     finally:
         progress.close()
-    return SearchOutcome(study_name, config.storage, progress.counts, time.monotonic() - start, waited)
+    elapsed = time.monotonic() - start
+    record_search_time(study, elapsed)
+    return SearchOutcome(study_name, config.storage, progress.counts, elapsed, waited)
 
 
 def _record_run(study: optuna.Study, record: SearchRecord, new: bool) -> str:

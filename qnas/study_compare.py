@@ -14,8 +14,9 @@ from rich.table import Table
 
 from qnas.errors import QnasError
 from qnas.model_card import format_value
-from qnas.report import format_seconds, objective_names, wall_time_s
+from qnas.report import objective_names
 from qnas.study import load_study
+from qnas.wall_time import study_wall_time
 
 
 def load_studies(storage: str, names: list[str]) -> list[optuna.Study]:
@@ -26,7 +27,7 @@ def load_studies(storage: str, names: list[str]) -> list[optuna.Study]:
 
 
 def compare_table(studies: list[optuna.Study]) -> Table:
-    """One row per study: best score, trials by state, failures, wall time and proposers."""
+    """One row per study: best score, trials by state, failures, wall time (`qnas.wall_time`) and proposers."""
     table = Table(title=f"{len(studies)} studies compared")
     for column in ("study", "task", "objective", "best", "best trial", "trials", "complete", "pruned", "failed",
                    "wall time", "proposers"):
@@ -55,7 +56,7 @@ def compare_table(studies: list[optuna.Study]) -> Table:
             str(states[TrialState.COMPLETE]),
             str(states[TrialState.PRUNED]),
             str(states[TrialState.FAIL]),
-            format_seconds(wall_time_s(trials)),
+            study_wall_time(study).describe(),
             ", ".join(f"{name} ({count})" for name, count in sorted(proposers.items())),
         )
     return table

@@ -45,6 +45,31 @@ layer:
 
 SMALL_MOONS = {"name": "moons", "n_samples": 120}
 
+FRONT_SPACE = """
+name: front
+description: Three-layer candidates, analytic or with 200 shots, for multi-objective report tests.
+task_kinds: [classification]
+fixed:
+  split: quantum_head
+  n_qubits: 2
+  encoding: angle_y
+  measurement: expval
+  optimizer: adam
+  n_layers: 3
+  epochs: 4
+  batch_size: 32
+params:
+  learning_rate: {choices: [0.05, 0.02]}
+  shots: {choices: [null, 200]}
+layer:
+  per_layer: false
+  rotations: {choices: [RX+RY+RZ]}
+  entangler: {choices: [linear]}
+  entangling_gate: {choices: [CRZ]}
+"""
+FRONT_OBJECTIVES = ("noisy_score", "two_qubit_gates", "shots")
+"""With FRONT_SPACE: three objectives, so three panels, one of them on a shots axis with analytic trials."""
+
 POSTGRES = os.environ.get("QNAS_TEST_POSTGRES_URL")
 needs_postgres = pytest.mark.skipif(not POSTGRES, reason="QNAS_TEST_POSTGRES_URL is not set (.ci/run sets it)")
 

@@ -1,4 +1,5 @@
-"""End to end in headless Chromium: the dashboard on a study from a real search, and the HTML report.
+"""End to end in headless Chromium: the dashboard on a study from a real search, and the HTML report
+of each kind of study (one objective, several, VQE, every trial failed).
 
 Chromium is Debian's `chromium` package (.ci/run installs it); without it these tests are skipped
 with that reason. Screenshots are kept under tests/artifacts/browser/ (ignored by git) for a person
@@ -8,6 +9,7 @@ to look at; each test prints where.
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import shutil
@@ -25,7 +27,7 @@ from matplotlib import image
 
 from qnas.report import write_report
 from qnas.search import SearchConfig, run_search
-from tests.conftest import SMALL_MOONS, TINY_SPACE
+from tests.conftest import FRONT_OBJECTIVES, FRONT_SPACE, SMALL_MOONS, TINY_SPACE
 
 CHROMIUM = next((path for name in ("chromium", "chromium-browser", "google-chrome") if (path := shutil.which(name))), None)
 pytestmark = pytest.mark.skipif(
@@ -33,6 +35,8 @@ pytestmark = pytest.mark.skipif(
 )
 SCREENSHOTS = Path(__file__).parent / "artifacts" / "browser"
 STUDY = "browser"
+REPORT_KINDS = {"single_objective": STUDY, "multi_objective": "front", "vqe": "h2", "failed": "failing"}
+"""Each kind of report, and the study of `storage` it is written from."""
 
 
 def chromium(*args: str, timeout: float = 90) -> str:
@@ -66,11 +70,17 @@ def assert_not_blank(pixels: np.ndarray) -> None:
 
 @pytest.fixture(scope="module")
 def storage(tmp_path_factory) -> str:
+    """Tiny real searches, one study per report kind (REPORT_KINDS)."""
     root = tmp_path_factory.mktemp("browser")
-    space = root / "tiny.yaml"
-    space.write_text(TINY_SPACE)
+    spaces = {"tiny": TINY_SPACE, "front": FRONT_SPACE, "failing": TINY_SPACE.replace("  n_qubits: 2\n", "  n_qubits: 29\n")}
+    for name, text in spaces.items():
+        (root / f"{name}.yaml").write_text(text)
     url = f"sqlite:///{root / 'studies.db'}"
-    run_search(SearchConfig(space=str(space), task=SMALL_MOONS, trials=3, workers=0, storage=url, study=STUDY))
+    moons = {"task": SMALL_MOONS, "workers": 0, "storage": url}
+    run_search(SearchConfig(space=str(root / "tiny.yaml"), trials=3, study=STUDY, **moons))
+    run_search(SearchConfig(space=str(root / "front.yaml"), trials=3, study="front", objectives=FRONT_OBJECTIVES, **moons))
+    run_search(SearchConfig(space=str(root / "failing.yaml"), trials=2, study="failing", **moons))
+    run_search(SearchConfig(task={"name": "h2"}, trials=2, workers=0, storage=url, study="h2", agent="optuna"))
     return url
 
 
@@ -126,23 +136,76 @@ def test_dashboard_shows_the_study_its_trials_and_notes(storage: str) -> None:
             server.wait()
 
 
-def test_report_images_render_in_the_browser(storage: str, tmp_path: Path) -> None:
-    report = write_report(optuna.load_study(study_name=STUDY, storage=storage), tmp_path / "report")
-    page = report.read_text()
-    n_images = page.count("<img ")
-    assert n_images >= 4
-    # The report has no scripts; a copy gets one that writes each image's decoded width into the DOM.
-    probe = report.with_name("probe.html")
-    check = ("<script>window.addEventListener('load', () => { const p = document.createElement('pre');"
-             " p.id = 'widths'; p.textContent = [...document.images].map(i => i.complete ? i.naturalWidth : -1)"
-             ".join(','); document.body.appendChild(p); });</script>")
-    probe.write_text(page.replace("</body>", check + "</body>"))
-    dom = chromium("--allow-file-access-from-files", "--dump-dom", probe.as_uri())
-    probe.unlink()
-    widths = [int(w) for w in re.search(r"<pre id=\"widths\">([-\d,]*)</pre>", dom).group(1).split(",")]
-    assert len(widths) == n_images and all(w > 100 for w in widths), widths
+# Written into a copy of a report (which has no scripts of its own): each image's decoded width by
+# its name, each table's width against the body's, and, per candidate cell, whether it wraps and
+# which tokens a line break cut. A token is a run of text between two places the cell may break
+# (spaces, <wbr>); one whose pieces sit on more than one line was broken inside.
+PROBE = """<script>window.addEventListener('load', () => {
+  const broken = [], wrapped = [], styles = new Set();
+  for (const cell of document.querySelectorAll('td.tokens')) {
+    const style = getComputedStyle(cell);
+    styles.add(style.overflowWrap + ' ' + style.wordBreak);
+    const lines = new Set();
+    for (const node of [...cell.childNodes].filter(n => n.nodeType === Node.TEXT_NODE)) {
+      for (const token of node.data.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, token.index);
+        range.setEnd(node, token.index + token[0].length);
+        const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+        if (tops.size > 1) broken.push(token[0]);
+        tops.forEach(top => lines.add(top));
+      }
+    }
+    if (lines.size > 1) wrapped.push(cell.textContent);
+  }
+  const probe = document.createElement('pre');
+  probe.id = 'probe';
+  probe.textContent = JSON.stringify({
+    images: Object.fromEntries([...document.images].map(i => [i.alt, i.complete ? i.naturalWidth : -1])),
+    tables: [...document.querySelectorAll('table')].map(t => t.scrollWidth),
+    body: document.body.clientWidth, page: document.documentElement.scrollWidth, window: window.innerWidth,
+    height: document.documentElement.scrollHeight, broken, wrapped, styles: [...styles],
+  });
+  document.body.appendChild(probe);
+});</script>"""
 
-    pixels = screenshot(report.as_uri(), "report", 4200)
+
+@pytest.mark.parametrize("kind", list(REPORT_KINDS))
+def test_each_report_kind_renders_fits_the_page_and_shows_its_findings(storage: str, tmp_path: Path, kind: str) -> None:
+    """Each kind's report in Chromium at the width of a laptop screen: every image decodes, every
+    table fits the page, candidates wrap only between tokens, the kind's own findings are on the
+    page, and a screenshot of the whole page (kept for a person to look at) is not blank."""
+    report = write_report(optuna.load_study(study_name=REPORT_KINDS[kind], storage=storage), tmp_path / kind)
+    page = report.read_text()
+    probe = report.with_name("probe.html")
+    probe.write_text(page.replace("</body>", PROBE + "</body>"))
+    dom = chromium("--allow-file-access-from-files", "--window-size=1400,1000", "--dump-dom", probe.as_uri())
+    probe.unlink()
+    seen = json.loads(html.unescape(re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S).group(1)))
+    text = visible_text(dom.split('<pre id="probe">')[0])
+
+    assert len(seen["images"]) == page.count("<img ") and all(w > 100 for w in seen["images"].values()), seen["images"]
+    assert seen["body"] == 1100 and seen["page"] <= seen["window"]  # the body's max-width, and no sideways scrolling
+    assert all(width <= seen["body"] for width in seen["tables"]), (seen["tables"], seen["body"])
+    assert seen["broken"] == [] and set(seen["styles"]) <= {"normal normal"}, seen
+
+    if kind == "single_objective":
+        assert {"optimization_history", "param_importances", "best_circuit", "training_curve"} <= set(seen["images"])
+        assert "Best trials beside their classical baselines" in text
+        assert "Not shown again: val_accuracy (the same as accuracy in every row)." in text
+    elif kind == "multi_objective":
+        assert {"pareto_front", "optimization_history_0", "optimization_history_2"} <= set(seen["images"])
+        assert "Pareto front Finished trials by each pair of objectives" in text and "'analytic' end" in text
+        assert seen["wrapped"], "the three-layer candidates should need more than one line in this table"
+    elif kind == "vqe":
+        assert re.search(r"exact ground energy -1\.13\d+ chemical accuracy energy error at most 0\.0016 Ha", text)
+        assert re.search(r"Best trials The best 2 trials of 2 finished\. This task has no classical baseline\.", text)
+        assert "(log scale; the dotted line is chemical accuracy)" in text
+    else:
+        assert "No finished trial None of the 2 trials finished" in text and "Failed trials" in text and "29 qubits" in text
+        assert not seen["images"]
+
+    pixels = screenshot(report.as_uri(), f"report_{kind}", min(seen["height"] + 40, 16000))
     assert_not_blank(pixels)
-    shutil.copytree(report.parent, SCREENSHOTS / "report", dirs_exist_ok=True)
-    print(f"report: {SCREENSHOTS / 'report' / 'report.html'}")
+    shutil.copytree(report.parent, SCREENSHOTS / f"report_{kind}", dirs_exist_ok=True)
+    print(f"report: {SCREENSHOTS / f'report_{kind}' / 'report.html'}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import re
@@ -27,14 +28,15 @@ from qnas.report import write_report
 from qnas.search import SearchConfig, run_search
 from qnas.spec import CandidateSpec, EncodingSpec, LayerSpec
 from qnas.study_compare import compare_table, load_studies
-from tests.conftest import SMALL_MOONS, TINY_SPACE
+from tests.conftest import FRONT_OBJECTIVES, FRONT_SPACE, SMALL_MOONS, TINY_SPACE
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
 def storage(tmp_path_factory) -> str:
-    """One SQLite file with three studies from real searches: ideal, finite-shot scoring, all failed."""
+    """One SQLite file with four studies from real searches: ideal, finite-shot scoring, all failed,
+    and `front`, three objectives over analytic and finite-shot candidates."""
     root = tmp_path_factory.mktemp("studies")
     url = f"sqlite:///{root / 'studies.db'}"
     spaces = {
@@ -46,6 +48,10 @@ def storage(tmp_path_factory) -> str:
         path = root / f"{name}.yaml"
         path.write_text(text)
         run_search(SearchConfig(space=str(path), task=SMALL_MOONS, trials=3, workers=0, storage=url, study=name))
+    front = root / "front.yaml"
+    front.write_text(FRONT_SPACE)
+    run_search(SearchConfig(space=str(front), task=SMALL_MOONS, trials=4, workers=0, storage=url, study="front",
+                            objectives=FRONT_OBJECTIVES))
     return url
 
 
@@ -65,7 +71,7 @@ def test_report_is_self_contained_with_every_section(storage: str, tmp_path: Pat
         assert f"<h2>{title}</h2>" in page
     assert "Pareto front" not in page  # one objective
     assert "Scored on the ideal simulator only" in page
-    assert "baseline test_accuracy" in page and "optuna:tpe" in page
+    assert "baseline test_accuracy" in page.replace("<wbr>", "") and "optuna:tpe" in page.replace("<wbr>", "")
     # Self-contained: no script, stylesheet link or remote image; every figure is embedded and also on disk.
     assert "<script" not in page and "<link" not in page and "http://" not in page and "https://" not in page
     embedded = _embedded_pngs(page)
@@ -105,6 +111,77 @@ def test_report_of_a_multi_objective_study_draws_the_pareto_front(storage: str, 
     assert "<h2>Pareto front</h2>" in page and "The Pareto-optimal trials of 3 finished" in page
     for name in ("pareto_front", "optimization_history_0", "optimization_history_1"):
         assert (tmp_path / f"{name}.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def _best_table(page: str) -> tuple[list[str], list[list[str]]]:
+    """The best-trials table of a report: its header and rows, as the reader sees them."""
+    section = page.split("<h2>Best trials", 1)[1].split("<h2>", 1)[0]
+    table = re.search(r"<table>(.*?)</table>", section, re.S).group(1)
+    rows = [[html.unescape(re.sub(r"<[^>]+>", "", cell)) for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table)]
+    return rows[0], rows[1:]
+
+
+@pytest.mark.parametrize(("name", "left_out"), [
+    ("ideal", ["val_accuracy (the same as accuracy in every row)"]),
+    ("front", ["val_accuracy (the same as noisy_score in every row)", "2q gates (the same as two_qubit_gates in every row)"]),
+])
+def test_best_trials_table_shows_no_column_twice(storage: str, tmp_path: Path, name: str, left_out: list[str]) -> None:
+    """A column that repeats an objective row for row (an objective reads a metric) is left out, and the note says so."""
+    study = _study(storage, name)
+    page = write_report(study, tmp_path).read_text()
+    header, rows = _best_table(page)
+    columns = dict(zip(header, zip(*rows, strict=True), strict=True))
+    objectives = [columns[n] for n in study.metric_names]
+    own = [h for h in header if h not in ("trial", "proposer", "candidate", *study.metric_names) and not h.startswith("baseline")]
+    assert own and not [h for h in own if columns[h] in objectives], header
+    assert f"Not shown again: {'; '.join(left_out)}." in page
+    # The candidate column may wrap only between tokens: <wbr> after separators, and CSS that breaks no word.
+    candidate = re.findall(r"<td class='tokens'>([^<]*(?:<wbr>[^<]*)*)</td>", page)
+    assert any("<wbr>" in cell for cell in candidate) and "td.tokens { overflow-wrap: normal; word-break: normal; }" in page
+    assert {before for cell in candidate for before in re.findall(r"(.)<wbr>", cell)} <= set("|,+:/")
+
+
+def test_pareto_front_is_a_labeled_panel_per_objective_pair(storage: str, tmp_path: Path) -> None:
+    """Three objectives: three 2-D panels, axes named with their direction, every trial numbered, the
+    front in red, and analytic shots at a tick of their own, not at 10^7."""
+    import matplotlib.pyplot as plt
+
+    from qnas.objectives import ANALYTIC_SHOTS
+    from qnas.pareto import pareto_axes
+
+    study = _study(storage, "front")
+    done = study.get_trials(states=[optuna.trial.TrialState.COMPLETE])
+    shots = {t.number: t.values[2] for t in done}
+    analytic = {n for n, v in shots.items() if v == ANALYTIC_SHOTS}
+    assert analytic and len(analytic) < len(done)  # the search drew both kinds, so both are drawn
+    front = {t.number for t in study.best_trials}
+    axes = pareto_axes(study)
+    try:
+        panels = [ax for ax in axes.flat if ax.axison]
+        assert sorted((ax.get_xlabel(), ax.get_ylabel()) for ax in panels) == [
+            ("noisy_score (maximize)", "shots (minimize)"),
+            ("noisy_score (maximize)", "two_qubit_gates (minimize)"),
+            ("two_qubit_gates (minimize)", "shots (minimize)"),
+        ]
+        for ax in panels:
+            labeled = {int(n): text for text in ax.texts for n in text.get_text().split(",")}
+            assert sorted(labeled) == sorted(t.number for t in done)
+            assert {n for n, text in labeled.items() if text.get_color() == "tab:red"} == front
+            if ax.get_ylabel() != "shots (minimize)":
+                continue
+            ticks = {tick.get_text(): tick.get_position()[1] for tick in ax.get_yticklabels()}
+            assert "analytic" in ticks and not any("e+07" in t or "10000000" in t for t in ticks), ticks
+            assert {n for n, text in labeled.items() if text.xy[1] == ticks["analytic"]} == analytic
+            assert all(text.xy[1] < ticks["analytic"] for n, text in labeled.items() if n not in analytic)
+    finally:
+        plt.close(axes.flat[0].figure)
+    page = write_report(study, tmp_path).read_text()
+    assert "<h2>Pareto front</h2>" in page and "sit at the shots axis's 'analytic' end" in html.unescape(page)
+    assert (tmp_path / "pareto_front.png").read_bytes().startswith(PNG_MAGIC)
+    header, rows = _best_table(page)
+    shown = {int(row[0]): row[header.index("shots")] for row in rows}
+    assert shown == {n: "analytic" if n in analytic else f"{shots[n]:.4g}" for n in front}
 
 
 def test_failed_and_empty_studies_get_a_message_not_a_traceback(storage: str, tmp_path: Path) -> None:

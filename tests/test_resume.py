@@ -27,6 +27,7 @@ from qnas.search import SearchConfig, run_search
 from qnas.search_record import DataChangedError, recorded_runs
 from qnas.spec import CandidateSpec
 from qnas.tasks import make_task
+from qnas.wall_time import TIME_PREFIX, study_wall_time
 from tests.conftest import SMALL_MOONS
 from tests.controlled_jobs import ControlledJobs
 
@@ -35,6 +36,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 def _study(storage: str, name: str = "s") -> optuna.Study:
     return optuna.load_study(study_name=name, storage=storage)
+
+
+def _settings(study: optuna.Study) -> dict:
+    """The study's attributes less the runs' times (`qnas.wall_time`), which each finished run adds."""
+    return {key: value for key, value in study.user_attrs.items() if not key.startswith(TIME_PREFIX)}
 
 
 def _sha256(path: Path) -> str:
@@ -67,7 +73,10 @@ def test_driver_killed_then_resumed_with_the_readme_command_alone(wide_space: st
     assert resumed.returncode == 0, resumed.stderr[-3000:]
 
     study = _study(storage, "r")
-    assert study.user_attrs == attrs_before, "a resume overwrites nothing in the study"
+    assert _settings(study) == attrs_before, "a resume overwrites nothing in the study"
+    # The killed run recorded no time; its finished trials' span stands in for it, and the figure says so.
+    wall = study_wall_time(study)
+    assert wall.recorded_runs == 1 and 0 < wall.untimed_s < wall.seconds and "of it from trial times" in wall.describe()
     trials = study.trials
     assert {t.number: t.value for t in trials if t.number in before} == before
     interrupted = [t for t in trials if t.user_attrs.get("interrupted")]
@@ -82,7 +91,7 @@ def test_driver_killed_then_resumed_with_the_readme_command_alone(wide_space: st
 
 def test_resume_refuses_a_conflicting_setting_naming_both_values(tiny_space: str, storage: str, tmp_path: Path) -> None:
     run_search(SearchConfig(space=tiny_space, task=SMALL_MOONS, trials=2, workers=0, storage=storage, study="s", seed=3))
-    attrs, trials = _study(storage).user_attrs, len(_study(storage).trials)
+    attrs, trials = _settings(_study(storage)), len(_study(storage).trials)
     edited = tmp_path / "edited.yaml"
     edited.write_text(Path(tiny_space).read_text().replace("epochs: 4", "epochs: 5"))
     for setting, match in [
@@ -99,7 +108,7 @@ def test_resume_refuses_a_conflicting_setting_naming_both_values(tiny_space: str
             run_search(SearchConfig(study="s", storage=storage, resume=True, trials=None, workers=0, **setting))
     # The same values again are no conflict.
     run_search(SearchConfig(study="s", storage=storage, resume=True, trials=None, workers=0, seed=3, space=tiny_space))
-    assert (_study(storage).user_attrs, len(_study(storage).trials)) == (attrs, trials)
+    assert (_settings(_study(storage)), len(_study(storage).trials)) == (attrs, trials)
 
 
 def test_a_new_search_of_another_space_is_refused_before_anything_is_written(
