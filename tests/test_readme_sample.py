@@ -37,17 +37,48 @@ def test_the_readme_holds_each_sample_block_and_rewriting_touches_only_them(samp
     assert outside[0] == outside[1]
 
 
-def test_check_masks_only_what_changes_between_runs(sample) -> None:
+def _another_run(output: str, edit_row=lambda cells: cells) -> str:
+    """`output` as another run might print it: other counts and wall time, and of the README's
+    rows only the first (its first line's cells passed through `edit_row`)."""
+    kept, rows = [], 0
+    for line in output.splitlines():
+        if line.startswith("│"):
+            cells = line.split("│")
+            rows += bool(cells[1].strip())  # a row's first line names its trial; wrapped lines do not
+            if rows == 1:
+                kept.append("│".join(edit_row(cells)) if cells[1].strip() else line)
+        elif line.startswith("┃"):  # the header
+            kept.append(line)
+        else:
+            kept.append(re.sub(r"\d+", lambda m: str(int(m[0]) + 1), line))
+    return "\n".join(kept)
+
+
+def test_check_compares_what_a_run_fixes_and_nothing_that_varies(sample) -> None:
     shown = sample.read_blocks(sample.README.read_text())
-    again = {name: text.replace(" reused in ", " reused in 1") for name, text in shown.items()}  # a slower run
-    progress = shown["quickstart-progress"].split("\n")
-    again["quickstart-progress"] = "\n".join([re.sub(r"trial \d+ .*", "trial 99 pruned accuracy=0.5 | other", progress[0]),
-                                              progress[1]])
-    assert sample.stale_blocks(shown, again) == []
-    depth = re.sub(r"│ (\d+)(\s+)│", lambda m: f"│ {int(m[1]) + 1}{m[2][:-1] or ' '}│", shown["quickstart-output"], count=1)
-    assert depth != shown["quickstart-output"]
-    (diff,) = sample.stale_blocks(shown, {**shown, "quickstart-output": depth})
-    assert diff.startswith("--- README quickstart-output")
+    rows = sample.table_rows(shown["quickstart-output"])
+    assert len(rows) == 5 and all(row["candidate"].count("[") == 1 and row["depth"].isdigit() for row in rows)
+    # Another run: other trials, counts and wall time, one README candidate among its best: nothing contradicts.
+    progress = shown["quickstart-progress"].splitlines()
+    other = {"quickstart-progress": "\n".join([re.sub(r"trial \d+ .*", "trial 7 pruned accuracy=0.5 | q=2", progress[0]),
+                                               re.sub(r"\d+", "3", progress[1])]),
+             "quickstart-output": _another_run(shown["quickstart-output"])}
+    assert other["quickstart-output"] != shown["quickstart-output"] and sample.contradictions(shown, other) == []
+
+    # The same candidate at another depth (the README's 41 against 78 today) is caught, by name.
+    depth = list(rows[0]).index("depth") + 1  # cells of a line start with the empty text before the first │
+
+    def deeper(cells: list[str]) -> list[str]:
+        cells[depth] = f" {int(cells[depth]) + 1}".ljust(len(cells[depth]))
+        return cells
+
+    (found,) = sample.contradictions(shown, {**other, "quickstart-output": _another_run(shown["quickstart-output"], deeper)})
+    assert found.startswith(f"trial {rows[0]['trial']}, {rows[0]['candidate']}: depth '{rows[0]['depth']}' (fresh: '")
+    # A status line with a new field, and a fresh run that ranked none of the README's candidates.
+    (found,) = sample.contradictions(shown, {**other, "quickstart-progress": other["quickstart-progress"] + " | new 0"})
+    assert "+++ fresh run quickstart-progress" in found
+    renamed = other["quickstart-output"].replace(rows[0]["candidate"].split()[0], "quantum_elsewhere", 1)
+    assert sample.contradictions(shown, {**other, "quickstart-output": renamed})[-1].startswith("the fresh run ranked none")
 
 
 def test_bad_markers_are_refused_with_the_rule(sample) -> None:
