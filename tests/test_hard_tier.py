@@ -39,7 +39,7 @@ class Refusals(gym.Wrapper):
 
 def test_every_hard_task_states_its_action_set_target_budget_and_quick_budget(efficiency) -> None:
     assert set(efficiency.HARD) == {"lih6", "lih4_2.2", "lih4_3.4", "beh2", "tfim8", "ghz5"}
-    assert set(efficiency.PAULI) == {f"{name}_pauli" for name in ("lih6", "lih4_2.2", "lih4_3.4", "beh2", "tfim8")}
+    assert set(efficiency.PAULI) == {f"{name}_pauli" for name in efficiency.HARD}
     for bench in efficiency.HARD.values():
         assert bench.env["gate_set"] in ("blocks", "space", "qas-gym")
         assert 0 < bench.quick_budget < bench.budget and bench.target > 0
@@ -166,10 +166,19 @@ def test_a_campaign_file_keeps_each_run_and_a_rerun_runs_none_again(efficiency, 
 
 @pytest.mark.parametrize(
     ("flags", "message"),
-    [(["--workers", "2", "--proposers", "masked"], "masked/adapt/adapt-landscape/rl-screen/rl-curriculum/dqn proposers run on one worker"),
+    [(["--workers", "2", "--proposers", "masked"], "masked/adapt/adapt-landscape/rl-screen/rl-curriculum/dqn/beam proposers run on one worker"),
      (["--jobs", "2", "--profile"], "--jobs 2 must be at least 1, and 1 with --workers 2 or --profile"),
      (["--profile", "--results", "r.jsonl"], "--results keeps runs on 1 worker without --profile")],
 )
+def test_the_beam_acts_on_a_spaces_gates_as_blocks(efficiency) -> None:
+    hard, pauli = efficiency.HARD, efficiency.PAULI
+    assert efficiency.applies("beam", hard["lih4_2.2"]) and efficiency.applies("beam", hard["lih6"])
+    assert not efficiency.applies("beam", hard["ghz5"]) and not efficiency.applies("beam", pauli["lih6_pauli"])
+    acting = efficiency.acting_bench(hard["lih4_2.2"], "beam")
+    assert acting.env == {**hard["lih4_2.2"].env, "gate_set": "blocks"} and acting.target == hard["lih4_2.2"].target
+    assert efficiency.acting_bench(hard["lih4_2.2"], "masked") is hard["lih4_2.2"]
+
+
 def test_flags_that_cannot_go_together_are_refused(efficiency, monkeypatch, capsys, flags, message) -> None:
     monkeypatch.setattr(sys, "argv", ["search_efficiency.py", *flags])
     with pytest.raises(SystemExit) as exit_code:

@@ -23,7 +23,7 @@ from qnas.circuits import make_qnode, representative_inputs
 from qnas.cli import main
 from qnas.errors import ExportError, QnasError
 from qnas.export import MANIFEST, MODEL_CARD, QASM3, load, pack_archive, verify_export
-from qnas.qasm3 import to_openqasm3
+from qnas.openqasm import to_openqasm3
 from qnas.report import write_report
 from qnas.search import SearchConfig, run_search
 from qnas.spec import CandidateSpec, EncodingSpec, LayerSpec
@@ -323,11 +323,12 @@ def test_openqasm3_file_and_converter_match_the_circuit(archive: Path) -> None:
         qasm3 = tar.extractfile(f"best/{QASM3}").read().decode()
         qasm2 = tar.extractfile("best/circuit.qasm").read().decode()
     lines = qasm3.splitlines()
-    assert lines[:4] == ["OPENQASM 3.0;", 'include "stdgates.inc";', "qubit[2] q;", "bit[2] c;"]
-    assert lines[-1] == "c = measure q;" and "cx q[0], q[1];" in lines
-    # Same gates as the OpenQASM 2 file, in the same order, angles included.
+    assert lines[:6] == ["OPENQASM 3.0;", 'include "stdgates.inc";', "qubit[2] q;", "bit[2] c;",
+                         "input float[64] x_0;", "input float[64] x_1;"]
+    assert lines[-1] == "c = measure q;" and "cx q[0], q[1];" in lines and "ry(x_0) q[0];" in lines
+    # Same gates as the OpenQASM 2 file, in the same order; there the inputs are numbers.
     gates2 = [re.sub(r"[\s,]", "", line) for line in qasm2.splitlines()[4:] if not line.startswith("measure")]
-    gates3 = [re.sub(r"[\s,]", "", line) for line in lines[4:-1]]
+    gates3 = [re.sub(r"[\s,]", "", line) for line in lines[6:-1]]
     assert [g.split("(")[0] for g in gates3] == [g.split("(")[0] for g in gates2]
 
 
