@@ -164,12 +164,6 @@ def test_a_campaign_file_keeps_each_run_and_a_rerun_runs_none_again(efficiency, 
     assert "ghz3: 0 runs from" in log and "4 stale (another definition of the task) left out" in log
 
 
-@pytest.mark.parametrize(
-    ("flags", "message"),
-    [(["--workers", "2", "--proposers", "masked"], "masked/adapt/adapt-landscape/rl-screen/rl-curriculum/dqn/beam proposers run on one worker"),
-     (["--jobs", "2", "--profile"], "--jobs 2 must be at least 1, and 1 with --workers 2 or --profile"),
-     (["--profile", "--results", "r.jsonl"], "--results keeps runs on 1 worker without --profile")],
-)
 def test_the_beam_acts_on_a_spaces_gates_as_blocks(efficiency) -> None:
     hard, pauli = efficiency.HARD, efficiency.PAULI
     assert efficiency.applies("beam", hard["lih4_2.2"]) and efficiency.applies("beam", hard["lih6"])
@@ -179,6 +173,12 @@ def test_the_beam_acts_on_a_spaces_gates_as_blocks(efficiency) -> None:
     assert efficiency.acting_bench(hard["lih4_2.2"], "masked") is hard["lih4_2.2"]
 
 
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [(["--workers", "2", "--proposers", "masked"], "masked/adapt/adapt-landscape/rl-screen/rl-curriculum/dqn/beam proposers run on one worker"),
+     (["--jobs", "2", "--profile"], "--jobs 2 must be at least 1, and 1 with --workers 2 or --profile"),
+     (["--profile", "--results", "r.jsonl"], "--results keeps runs on 1 worker without --profile")],
+)
 def test_flags_that_cannot_go_together_are_refused(efficiency, monkeypatch, capsys, flags, message) -> None:
     monkeypatch.setattr(sys, "argv", ["search_efficiency.py", *flags])
     with pytest.raises(SystemExit) as exit_code:
