@@ -50,6 +50,14 @@ p.note, div.note { background: #fff8e1; border-left: 4px solid #f0b400; padding:
 """
 
 
+HANDLED_WARNINGS = (
+    "PedAnovaImportanceEvaluator computes the importances of params to achieve low `target` values. "
+    "If this is not what you want, please modify target, e.g., by multiplying the output by -1.",
+)
+"""Optuna warnings the report has acted on, so they would mislead beside its figures:
+`importance_target` already negates maximized objectives."""
+
+
 def write_report(study: optuna.Study, out_dir: str | os.PathLike[str]) -> Path:
     """Write `out_dir`/report.html and the figures as PNGs beside it; return the report's path.
 
@@ -309,9 +317,19 @@ class _Report:
                 f"param_importances_{i}" if len(self.names) > 1 else "param_importances",
                 lambda target=target, name=name: plot_param_importances(self.study, target=target, target_name=name),
                 f"How much each searched parameter explains {name} (Optuna's default evaluator, over the parameters "
-                "every finished trial has).",
+                "every finished trial has)."
+                + self._importance_direction(i),
             ))
         return "".join(parts)
+
+    def _importance_direction(self, index: int) -> str:
+        """What a multi-objective panel ranks for (Optuna's evaluator ranks for low values)."""
+        if len(self.names) == 1:
+            return ""
+        name = self.names[index]
+        if self.study.directions[index] == optuna.study.StudyDirection.MAXIMIZE:
+            return f" Ranked for high {name}: negated for the evaluator, which ranks for low values."
+        return f" Ranked for low {name}."
 
     def pareto(self) -> str:
         from qnas.pareto import pareto_axes
@@ -421,7 +439,7 @@ class _Report:
         finally:
             plt.close(fig)
         # Optuna warns when a plot rests on few trials; the reader should see that beside the plot.
-        cautions = sorted({str(w.message) for w in caught if issubclass(w.category, UserWarning)})
+        cautions = sorted({str(w.message) for w in caught if issubclass(w.category, UserWarning)} - set(HANDLED_WARNINGS))
         if not cautions:
             return _img(path, caption)
         items = "".join(f"<li>{html.escape(c)}</li>" for c in cautions)

@@ -119,12 +119,15 @@ def best_trials_table(study: optuna.Study, top: int = 10) -> Table:
     done, heading = _finished_best_first(study)
     if study.user_attrs.get("task", {}).get("name") == "decoder":
         return _decoder_table(study, done[:top], heading or f"best {min(top, len(done))} of {len(done)} decoders ({metric})")
+    shown = done[:top]
     columns = _TASK_METRICS.get(metric, [])
-    if any("noise_gap" in t.user_attrs.get("metrics", {}) for t in done):
-        # Scored on a noisy device: the columns above are noisy; add the ideal score and the gap.
+    if any("noise_gap" in t.user_attrs.get("metrics", {}) for t in shown):
+        # Scored on a noisy device or with shots: the columns above are that score; add the ideal
+        # one, the gap and the routed CNOTs, each where a shown trial has it (not a column of '-').
         label, key = columns[0] if columns else ("value", metric)
-        columns = [*columns, (f"ideal {label}", f"ideal_{key}"), ("noise gap", "noise_gap"), ("2q routed", "two_qubit_gates_routed")]
-    has_baseline = any(t.user_attrs.get("baseline") for t in done)
+        extra = [(f"ideal {label}", f"ideal_{key}"), ("noise gap", "noise_gap"), ("2q routed", "two_qubit_gates_routed")]
+        columns = [*columns, *(c for c in extra if any(c[1] in t.user_attrs.get("metrics", {}) for t in shown))]
+    has_baseline = any(t.user_attrs.get("baseline") for t in shown)
 
     heading = heading or f"best {min(top, len(done))} of {len(done)} finished trials ({metric})"
     table = Table(title=f"study {study.study_name}: {heading}")
@@ -136,9 +139,10 @@ def best_trials_table(study: optuna.Study, top: int = 10) -> Table:
         table.add_column("params (baseline)", justify="right")
     else:
         table.add_column("params", justify="right")
-    for label in ("depth", "2q gates", "shots", "proposer", "candidate"):
+    for label in ("depth", "2q gates", "shots", "proposer"):
         table.add_column(label)
-    for trial in done[:top]:
+    table.add_column("candidate", overflow="fold")  # a narrow terminal folds a long token; it never cuts it
+    for trial in shown:
         metrics = trial.user_attrs.get("metrics", {})
         baseline = trial.user_attrs.get("baseline") or {}
         row = [str(trial.number)] + [_fmt(metrics.get(key)) for _, key in columns]

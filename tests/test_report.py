@@ -28,6 +28,7 @@ from qnas.report import write_report
 from qnas.search import SearchConfig, run_search
 from qnas.spec import CandidateSpec, EncodingSpec, LayerSpec
 from qnas.study_compare import compare_table, load_studies
+from qnas.study_tables import best_trials_table
 from tests.conftest import FRONT_OBJECTIVES, FRONT_SPACE, SMALL_MOONS, TINY_SPACE
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -94,6 +95,16 @@ def test_report_shows_the_gap_between_ideal_and_finite_shot_scores(storage: str,
     assert row in page and f"<td>{gap:.4g}</td>" in page
 
 
+def test_the_cli_table_shows_the_finite_shot_gap_without_an_empty_routing_column(storage: str) -> None:
+    """Shots on the ideal simulator give an ideal score and a gap, but nothing is routed: no column of '-'."""
+    from rich.console import Console
+
+    console = Console(width=400, record=True)
+    console.print(best_trials_table(_study(storage, "shots")))
+    text = console.export_text()
+    assert "ideal val acc" in text and "noise gap" in text and "2q routed" not in text
+
+
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")  # set_metric_names
 def test_report_of_a_multi_objective_study_draws_the_pareto_front(storage: str, tmp_path: Path) -> None:
     """A two-objective study (accuracy up, parameters down) holding the real trials of the search."""
@@ -109,6 +120,9 @@ def test_report_of_a_multi_objective_study_draws_the_pareto_front(storage: str, 
         ))
     page = write_report(study, tmp_path).read_text()
     assert "<h2>Pareto front</h2>" in page and "The Pareto-optimal trials of 3 finished" in page
+    # each importance panel says which way it ranks; Optuna's reminder to negate, already done, is not shown
+    assert "Ranked for high accuracy: negated for the evaluator" in page and "Ranked for low n_params." in page
+    assert "PedAnovaImportanceEvaluator computes" not in page
     for name in ("pareto_front", "optimization_history_0", "optimization_history_1"):
         assert (tmp_path / f"{name}.png").read_bytes().startswith(PNG_MAGIC)
 
