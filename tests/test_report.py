@@ -97,7 +97,6 @@ def test_report_shows_the_gap_between_ideal_and_finite_shot_scores(storage: str,
 
 def test_the_cli_table_shows_the_finite_shot_gap_without_an_empty_routing_column(storage: str) -> None:
     """Shots on the ideal simulator give an ideal score and a gap, but nothing is routed: no column of '-'."""
-    from rich.console import Console
 
     console = Console(width=400, record=True)
     console.print(best_trials_table(_study(storage, "shots")))
