@@ -23,6 +23,10 @@ class Proposal:
     id: int
     spec: CandidateSpec
     params: dict[str, Any] = field(default_factory=dict)
+    angles: tuple[float, ...] | None = None
+    """Angles of the spec's trainable gates, in gate order, that a gate-level proposer already
+    optimized: training starts from them instead of random ones, so the trial scores the circuit
+    the proposer found rather than another local minimum of it."""
 
 
 class Proposer(ABC):

@@ -49,10 +49,12 @@ class EpisodeProposer(StudyProposer):
         if calibration is not None:
             spec = replace(spec, calibration=calibration)
         self._open(trial, spec, {**attrs, f"{self.name}_env_score": info["score"]})
-        return Proposal(id=trial.number, spec=spec)
+        angles = tuple(info.get("angles", ()))  # cancelled pairs are fixed gates: the trainable ones keep their order
+        trainable = sum(gate.trainable for gate in spec.gates)
+        return Proposal(id=trial.number, spec=spec, angles=angles if angles and len(angles) == trainable else None)
 
     def retry(self, proposal: Proposal) -> Proposal:
         """The same circuit again, as a new trial."""
         trial = self.study.ask()
         self._open(trial, proposal.spec, {"retry_of": proposal.id})
-        return Proposal(id=trial.number, spec=proposal.spec)
+        return Proposal(id=trial.number, spec=proposal.spec, angles=proposal.angles)

@@ -269,14 +269,32 @@ def _error_text(exc: BaseException) -> str:
     return f"{reason}\n\n{traceback.format_exc()}"
 
 
+def _start_from(model: torch.nn.Module, angles: tuple[float, ...]) -> None:
+    """Set a data-free circuit's gate angles (the `gate_angles` weight) to `angles`."""
+    weights = getattr(model, "weights", {})
+    current = weights["gate_angles"] if "gate_angles" in weights else None
+    if current is None or current.numel() != len(angles):
+        have = 0 if current is None else current.numel()
+        raise QnasError(
+            f"start angles: {len(angles)} given, but the spec has {have} trainable gate angles to start from; "
+            "a proposer passes the angles of the spec it proposes."
+        )
+    with torch.no_grad():
+        current.copy_(torch.as_tensor(angles, dtype=current.dtype))
+
+
 def evaluate(
     spec: CandidateSpec | dict[str, Any],
     task: Any,
     device: DeviceConfig | dict[str, Any] | str | None = None,
     budget: Budget | None = None,
     report: Report | None = None,
+    start_angles: tuple[float, ...] | None = None,
 ) -> EvalResult:
-    """Train and score one candidate on `task`; see the module docstring. Never raises."""
+    """Train and score one candidate on `task`; see the module docstring. Never raises.
+
+    `start_angles`: where training starts for the spec's trainable gates (a gate-level proposer's
+    optimized angles, `Proposal.angles`) instead of random angles."""
     started = time.perf_counter()
     metrics: dict[str, float] = {}
     spec_hash = ""
@@ -307,6 +325,8 @@ def evaluate(
             model = build_model(_raw_device_config(config, spec), device=trained_on)
         if classification:
             model.set_standardization(task.feature_mean, task.feature_std)
+        if start_angles is not None:
+            _start_from(model, start_angles)
         metrics["n_params"] = count_parameters(model)
         metrics.update(
             circuit_resources(

@@ -33,6 +33,8 @@ class Job:
     budget: dict[str, Any]
     data_sha256: str | None = None
     """The SHA-256 of the task's data file the study searches; a worker whose copy differs fails the trial."""
+    start_angles: tuple[float, ...] | None = None
+    """Where training starts for the spec's trainable gates (`Proposal.angles`); None: random."""
 
 
 class TaskCache:
@@ -70,7 +72,7 @@ def run_job(job: Job, tasks: TaskCache, report: Report | None) -> EvalResult:
             f"the task's data file on this worker has SHA-256 {str(task.data_sha256)[:12]}, not the study's "
             f"{job.data_sha256[:12]}: give every node the same file.",
         )
-    return evaluate(job.spec, task, job.device, Budget.from_dict(job.budget), report=report)
+    return evaluate(job.spec, task, job.device, Budget.from_dict(job.budget), report=report, start_angles=job.start_angles)
 
 
 JobRunner = Callable[[Job, TaskCache, Report | None], EvalResult]

@@ -361,7 +361,8 @@ def _search(
             running[proposal.id] = proposal
             budget = Budget(seed=record.seed, fast_path=record.fast_path)
             job = Job(
-                proposal.id, proposal.spec.to_dict(), task_config, device.to_dict(), budget.to_dict(), record.data_sha256
+                proposal.id, proposal.spec.to_dict(), task_config, device.to_dict(), budget.to_dict(), record.data_sha256,
+                start_angles=proposal.angles,
             )
             executor.submit(job)
             progress.started()

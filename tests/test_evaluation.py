@@ -126,6 +126,19 @@ def test_bell_reaches_high_fidelity():
     assert result.value == result.metrics["fidelity"] > 0.95
 
 
+def test_training_starts_from_given_angles_and_refuses_angles_of_another_spec():
+    """Bell from H0 CNOT: RY(pi/2) on wire 0 then CNOT is the optimum; starting there, one epoch keeps it."""
+    spec = CandidateSpec(split="quantum_only", n_qubits=2, encoding=EncodingSpec("none"), layers=(),
+                         gates=(GateSpec("RY", (0,)), GateSpec("CNOT", (0, 1))), training=TrainingSpec(epochs=1))
+    started = evaluate(spec, task("bell"), budget=Budget(seed=0), start_angles=(np.pi / 2,))
+    assert started.status == "ok" and started.value == pytest.approx(1.0, abs=1e-9)
+    assert started.weights["weights.gate_angles"][0] == pytest.approx(np.pi / 2, abs=0.1)
+    at_random = evaluate(spec, task("bell"), budget=Budget(seed=0))
+    assert at_random.value < 0.99
+    wrong = evaluate(spec, task("bell"), budget=Budget(seed=0), start_angles=(0.1, 0.2))
+    assert wrong.status == "failed" and "start angles: 2 given, but the spec has 1 trainable gate angles" in wrong.error
+
+
 def test_nan_in_the_training_data_fails_with_the_epoch():
     broken = copy.copy(moons())
     broken.x_train = moons().x_train.copy()
