@@ -52,8 +52,13 @@ class Comparison:
 
     def row(self) -> str:
         """Table cells: ratio [interval] | p | censored runs (X, baseline) | success p."""
-        return (f"{self.ratio:.2f} [{self.low:.2f}, {self.high:.2f}] | {self.p_value:.3g} | "
+        return (f"{_ratio(self.ratio)} [{_ratio(self.low)}, {_ratio(self.high)}] | {self.p_value:.3g} | "
                 f"{self.censored}/{self.runs}, {self.baseline_censored}/{self.baseline_runs} | {self.success_p_value:.3g}")
+
+
+def _ratio(value: float) -> str:
+    """Two decimals, or two significant digits below 0.01 (a ratio to a baseline censored at a large budget)."""
+    return f"{value:.2f}" if value >= 0.01 or value == 0 else f"{value:.1e}"
 
 
 def median_ratio_interval(

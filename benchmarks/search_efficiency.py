@@ -607,6 +607,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=1,
                         help="seeds run side by side in forked processes, one core each (at most the free cores)")
     parser.add_argument("--profile", action="store_true", help="print where the time goes, per task")
+    parser.add_argument("--against", metavar="TASK:PROPOSER",
+                        help="also compare every proposer with another task's runs of PROPOSER, read from "
+                             "--against-results: the same problem over another action set (e.g. lih6:masked for "
+                             "lih6_pauli), with the same target and budget")
+    parser.add_argument("--against-results", type=Path, metavar="FILE.jsonl",
+                        help="the campaign file holding --against's runs (default: --results)")
     parser.add_argument("--results", type=Path, metavar="FILE.jsonl",
                         help="keep each finished run in this file and skip the runs it holds: a campaign "
                              "stopped half-way resumes where it stopped (1 worker, no --profile)")
@@ -627,6 +633,12 @@ def parse_args() -> argparse.Namespace:
                      "drop --workers 2 / --profile, or --results")
     if args.workers == 2 and set(args.proposers) & set(ONE_WORKER):
         parser.error(f"the {'/'.join(ONE_WORKER)} proposers run on one worker; drop them from --proposers with --workers 2")
+    if args.against:
+        task, _, proposer = args.against.partition(":")
+        if task not in BENCHMARKS or proposer not in PROPOSERS or not (args.against_results or args.results):
+            parser.error(f"--against {args.against!r} must be TASK:PROPOSER with a known task and proposer "
+                         "(e.g. lih6:masked), and its runs need --against-results or --results")
+        args.against = (task, proposer)
     unbudgeted = [task for task in args.tasks if not BENCHMARKS[task].quick_budget]
     if args.quick and args.budget is None and unbudgeted:
         parser.error(f"--quick needs --budget for tasks without a quick budget: {unbudgeted}")
@@ -770,8 +782,7 @@ def run_task(name: str, bench: Benchmark, args: argparse.Namespace, pair: RayPai
     print("|---|---|---|---|---|---|---|---|---|---|")
     for proposer in proposers:
         print(proposer_row(bench, proposer, results[proposer]), flush=True)
-    scored = {p: [None if r["outcome"]["first_success"] is None else r["outcome"]["first_success"]["scored"]
-                  for r in runs] for p, runs in results.items()}
+    scored = {p: [first_scored(r) for r in runs] for p, runs in results.items()}
     if args.baseline in scored and len(scored) > 1:
         print(f"\n| {name}: proposer vs {args.baseline} | median full evaluations to target, ratio [bootstrap 95%] "
               "| one-sided Mann-Whitney p (fewer) | censored runs: proposer, baseline "
@@ -780,6 +791,8 @@ def run_task(name: str, bench: Benchmark, args: argparse.Namespace, pair: RayPai
         for proposer, first in scored.items():
             if proposer != args.baseline:
                 print(f"| {proposer} | {compare(first, scored[args.baseline], bench.budget).row()} |")
+    if args.against:
+        print_against(name, bench, scored, args, seeds)
     for proposer, (timers, runs) in profiles.items():
         seconds = dict(timers.seconds)
         startup = seconds.pop(STARTUP, 0.0)
@@ -787,6 +800,36 @@ def run_task(name: str, bench: Benchmark, args: argparse.Namespace, pair: RayPai
         title = f"Profile, {name}, {proposer}, {args.seeds} runs on {args.workers} worker(s){outside}"
         print_phases(title, seconds, sum(r["wall"] for r in runs))
     print()
+
+
+def first_scored(result: dict[str, Any]) -> int | None:
+    """A run's full evaluations to the target (None: not reached within the budget)."""
+    first = result["outcome"]["first_success"]
+    return None if first is None else first["scored"]
+
+
+def print_against(name: str, bench: Benchmark, scored: dict[str, list[int | None]], args: argparse.Namespace,
+                  seeds: range) -> None:
+    """Every proposer of `name` against another task's runs of one proposer (`--against`), seed for seed."""
+    task, proposer = args.against
+    other = BENCHMARKS[task]
+    if (other.metric, other.target, other.budget) != (bench.metric, bench.target, bench.budget):
+        print(f"\n{name} is not compared with {task}: their targets or budgets differ.")
+        return
+    records = RunRecords(args.against_results or args.results)
+    records.select(task, dataclasses.asdict(other), args.ppo)
+    runs = [records.get(task, proposer, seed) for seed in seeds]
+    missing = [seed for seed, run in zip(seeds, runs, strict=True) if run is None]
+    if missing:
+        print(f"\n{name} is not compared with {task}'s {proposer}: {records.path} lacks its seeds {missing}.")
+        return
+    baseline = [first_scored(run["result"]) for run in runs]
+    print(f"\n| {name}: proposer vs {task}'s {proposer} ({other.env.get('gate_set')}) | median full evaluations to "
+          "target, ratio [bootstrap 95%] | one-sided Mann-Whitney p (fewer) | censored runs: proposer, baseline "
+          "| one-sided Fisher p (more successes) |")
+    print("|---|---|---|---|---|")
+    for mine, first in scored.items():
+        print(f"| {mine} | {compare(first, baseline, bench.budget).row()} |")
 
 
 def main() -> None:

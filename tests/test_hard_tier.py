@@ -177,13 +177,39 @@ def test_the_beam_acts_on_a_spaces_gates_as_blocks(efficiency) -> None:
     ("flags", "message"),
     [(["--workers", "2", "--proposers", "masked"], "masked/adapt/adapt-landscape/rl-screen/rl-curriculum/dqn/beam proposers run on one worker"),
      (["--jobs", "2", "--profile"], "--jobs 2 must be at least 1, and 1 with --workers 2 or --profile"),
-     (["--profile", "--results", "r.jsonl"], "--results keeps runs on 1 worker without --profile")],
+     (["--profile", "--results", "r.jsonl"], "--results keeps runs on 1 worker without --profile"),
+     (["--against", "ghz5"], "--against 'ghz5' must be TASK:PROPOSER"),
+     (["--against", "ghz5:masked"], "its runs need --against-results or --results")],
 )
 def test_flags_that_cannot_go_together_are_refused(efficiency, monkeypatch, capsys, flags, message) -> None:
     monkeypatch.setattr(sys, "argv", ["search_efficiency.py", *flags])
     with pytest.raises(SystemExit) as exit_code:
         efficiency.parse_args()
     assert exit_code.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_against_compares_seed_for_seed_with_another_tasks_runs(efficiency, monkeypatch, capsys, tmp_path) -> None:
+    """GHZ-5 over Pauli rotations against masked random over qas-gym's gates: the other task's runs
+    come from its campaign file, under its own definition; a missing seed is named, not guessed."""
+    from campaign_records import RunRecords
+
+    file = tmp_path / "hard.jsonl"
+    ghz5 = efficiency.BENCHMARKS["ghz5"]
+    records = RunRecords(file)
+    for seed, first in ((0, None), (1, {"scored": 9000}), (2, None)):
+        outcome = {"first_success": first, "best": 0.5, "scored": 10000, "probes": 0, "best_circuit": None}
+        records.add("ghz5", dataclasses.asdict(ghz5), {}, "masked", seed, {"outcome": outcome, "wall": 1.0, "cnots": None})
+    monkeypatch.setattr(sys, "argv", ["search_efficiency.py", "--against", "ghz5:masked", "--against-results", str(file)])
+    args = efficiency.parse_args()
+    efficiency.print_against("ghz5_pauli", efficiency.PAULI["ghz5_pauli"], {"adapt": [1, 1, 1]}, args, range(3))
+    out = capsys.readouterr().out
+    assert "| ghz5_pauli: proposer vs ghz5's masked (qas-gym) |" in out
+    # adapt's median 1 against a median censored at the budget (10001): the ratio, and 2 of 3 censored
+    assert "| adapt | 1.0e-04 [" in out and "| 0/3, 2/3 |" in out
+    efficiency.print_against("ghz5_pauli", efficiency.PAULI["ghz5_pauli"], {"adapt": [1] * 4}, args, range(4))
+    assert "lacks its seeds [3]" in capsys.readouterr().out
+    efficiency.print_against("lih6_pauli", efficiency.PAULI["lih6_pauli"], {"adapt": [1]}, args, range(1))
+    assert "lih6_pauli is not compared with ghz5: their targets or budgets differ." in capsys.readouterr().out
 
 
 @pytest.mark.slow  # every hard task and proposer, 1 seed, the quick budgets: a few minutes
