@@ -28,8 +28,9 @@ from qnas.report import objective_names
 
 
 @dataclass(frozen=True)
-class _Scale:
-    """Where one objective's values go on an axis, and how the axis is labeled."""
+class ObjectiveScale:
+    """Where one objective's values go on an axis, and how the axis is labeled (the report's
+    optimization history puts analytic shots at the same place)."""
 
     name: str
     maximize: bool
@@ -39,7 +40,7 @@ class _Scale:
     """Lowest and highest values that are not analytic, when some are."""
 
     @classmethod
-    def of(cls, name: str, direction: optuna.study.StudyDirection, values: list[float]) -> _Scale:
+    def of(cls, name: str, direction: optuna.study.StudyDirection, values: list[float]) -> ObjectiveScale:
         maximize = direction == optuna.study.StudyDirection.MAXIMIZE
         finite = [v for v in values if not is_analytic_shots(name, v)]
         if len(finite) == len(values):
@@ -87,7 +88,7 @@ def pareto_axes(study: optuna.Study) -> Any:
         raise QnasError(f"study {study.study_name!r} has no finished trial yet; run `qnas search` on it first.")
     front = {t.number for t in study.best_trials}
     names = objective_names(study)
-    scales = [_Scale.of(name, d, [t.values[i] for t in done]) for i, (name, d) in enumerate(zip(names, study.directions, strict=True))]
+    scales = [ObjectiveScale.of(name, d, [t.values[i] for t in done]) for i, (name, d) in enumerate(zip(names, study.directions, strict=True))]
     pairs = list(itertools.combinations(range(n), 2))
     columns = 1 if len(pairs) == 1 else 2
     rows = math.ceil(len(pairs) / columns)
@@ -110,7 +111,7 @@ _STYLES = {
 }
 
 
-def _panel(ax: Any, trials: list[FrozenTrial], front: set[int], x: tuple[int, _Scale], y: tuple[int, _Scale]) -> None:
+def _panel(ax: Any, trials: list[FrozenTrial], front: set[int], x: tuple[int, ObjectiveScale], y: tuple[int, ObjectiveScale]) -> None:
     """One pair of objectives: a point per trial, numbered. Trials on one spot share a label, the
     Pareto-optimal ones above the point in red, the others below it."""
     from matplotlib.ticker import MaxNLocator

@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -29,6 +29,9 @@ from optuna.trial import FrozenTrial, TrialState
 from qnas.envs.scoring import CHEMICAL_ACCURACY
 from qnas.errors import QnasError
 from qnas.model_card import format_value
+
+if TYPE_CHECKING:
+    from qnas.pareto import ObjectiveScale
 from qnas.objectives import ANALYTIC_LABEL, is_analytic_shots
 from qnas.wall_time import format_seconds, study_wall_time
 
@@ -167,14 +170,19 @@ def exact_energy(trials: Sequence[FrozenTrial]) -> float | None:
     return None
 
 
-def history_axes(study: optuna.Study, target: Callable[[FrozenTrial], float] | None, name: str) -> Any:
-    """Optuna's optimization history; energy errors on a log axis with the chemical-accuracy line,
-    since they span decades (0.6 down to 1e-4 Ha) and the line is what a chemist reads them against."""
+def history_axes(study: optuna.Study, index: int, name: str, scale: ObjectiveScale | None = None) -> Any:
+    """Optuna's optimization history of objective `index`; energy errors on a log axis with the
+    chemical-accuracy line, since they span decades (0.6 down to 1e-4 Ha) and the line is what a
+    chemist reads them against. With `scale` (one of several objectives), values are placed and the
+    axis labeled as the Pareto panels do: analytic shots at an 'analytic' tick, not at 10^7."""
     from optuna.visualization.matplotlib import plot_optimization_history
 
+    target = None if scale is None else (lambda trial: scale.position(trial.values[index]))
     with warnings.catch_warnings():  # experimental in Optuna since 2.2, as every matplotlib plot there
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         ax = plot_optimization_history(study, target=target, target_name=name)
+    if scale is not None and scale.analytic_at is not None:
+        scale.dress(ax.yaxis, ax.axhline)
     if name == "energy_error":
         ax.set_yscale("log")
         ax.axhline(CHEMICAL_ACCURACY, color="tab:red", linestyle=":", label="chemical accuracy (1.6e-3 Ha)")
@@ -293,15 +301,21 @@ class _Report:
         return intro + _table([label for label, _ in columns], rows, token_columns=(len(columns) - 2, len(columns) - 1))
 
     def history(self) -> str:
+        from qnas.pareto import ObjectiveScale
 
         parts = []
         for i, name in enumerate(self.names):
-            target = None if len(self.names) == 1 else (lambda t, i=i: t.values[i])
+            scale = None
+            if len(self.names) > 1:  # Optuna draws no best-so-far line for one of several objectives
+                scale = ObjectiveScale.of(name, self.study.directions[i], [t.values[i] for t in self.complete])
+            caption = f"{name} of each finished trial" + (" and the best so far" if scale is None else "")
+            if name == "energy_error":
+                caption += " (log scale; the dotted line is chemical accuracy)"
+            elif scale is not None and scale.analytic_at is not None:
+                caption += " (analytic candidates, with no shots, at the 'analytic' tick)"
             parts.append(self.figure(
                 f"optimization_history_{i}" if len(self.names) > 1 else "optimization_history",
-                lambda target=target, name=name: history_axes(self.study, target, name),
-                f"{name} of each finished trial and the best so far"
-                + (" (log scale; the dotted line is chemical accuracy)." if name == "energy_error" else "."),
+                lambda i=i, name=name, scale=scale: history_axes(self.study, i, name, scale), caption + ".",
             ))
         return "".join(parts)
 

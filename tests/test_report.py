@@ -189,8 +189,21 @@ def test_pareto_front_is_a_labeled_panel_per_objective_pair(storage: str, tmp_pa
             assert all(text.xy[1] < ticks["analytic"] for n, text in labeled.items() if n not in analytic)
     finally:
         plt.close(axes.flat[0].figure)
+    from qnas.pareto import ObjectiveScale
+    from qnas.report import history_axes
+
+    scale = ObjectiveScale.of("shots", study.directions[2], list(shots.values()))
+    history = history_axes(study, 2, "shots", scale)  # the optimization history places them alike
+    try:
+        ticks = [tick.get_text() for tick in history.get_yticklabels()]
+        assert "analytic" in ticks and not any("e+07" in t or "1e7" in t for t in ticks), ticks
+        placed = sorted(float(y) for collection in history.collections for _, y in collection.get_offsets())
+        assert placed and max(placed) == scale.analytic_at < ANALYTIC_SHOTS
+    finally:
+        plt.close(history.figure)
     page = write_report(study, tmp_path).read_text()
     assert "<h2>Pareto front</h2>" in page and "sit at the shots axis's 'analytic' end" in html.unescape(page)
+    assert "(analytic candidates, with no shots, at the 'analytic' tick)" in html.unescape(page)
     assert (tmp_path / "pareto_front.png").read_bytes().startswith(PNG_MAGIC)
     header, rows = _best_table(page)
     shown = {int(row[0]): row[header.index("shots")] for row in rows}
@@ -421,5 +434,5 @@ def test_a_vqe_report_shows_the_exact_energy_chemical_accuracy_and_log_errors(tm
     assert "This task has no classical baseline." in page and "params (baseline)" not in page
     assert "exact ground energy</td><td>-1.137" in page.replace("<td class='text'>", "<td>")
     assert "energy error at most 0.0016 Ha" in page and "dotted line is chemical accuracy" in page
-    ax = history_axes(study, None, "energy_error")
+    ax = history_axes(study, 0, "energy_error")
     assert ax.get_yscale() == "log" and any(list(line.get_ydata()) == [0.0016, 0.0016] for line in ax.get_lines())
