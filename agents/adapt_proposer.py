@@ -16,19 +16,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import optuna
 
 from qnas.agents.adapt import AdaptScreen
 from qnas.agents.base import Proposal
-from qnas.agents.episode_proposer import EpisodeProposer
-from qnas.envs import CIRCUIT_DESIGN_ID
-from qnas.envs.pruning import PruneOnSuccess
+from qnas.agents.episode_proposer import EpisodeProposer, design_env
 from qnas.errors import QnasError
 from qnas.search_spaces import SearchSpace
-
-GATE_LEVEL_KINDS = ("vqe", "state_prep")
 
 
 class AdaptProposer(EpisodeProposer):
@@ -37,13 +32,8 @@ class AdaptProposer(EpisodeProposer):
     def __init__(
         self, study: optuna.Study, task: Any, space: SearchSpace, seed: int = 0, warm_start: Sequence[str] = ()
     ) -> None:
-        if task.kind not in GATE_LEVEL_KINDS:
-            raise QnasError(
-                f"--agent adapt grows gate-level circuits ({', '.join(GATE_LEVEL_KINDS)} tasks); task {task.name!r} "
-                f"is {task.kind}. Use --agent optuna (the default) or rl."
-            )
         super().__init__(study, "adapt", space)
-        self.env = PruneOnSuccess(gym.make(CIRCUIT_DESIGN_ID, task=task, space=space, gate_set="pauli"))
+        self.env = design_env("adapt", task, space, "pauli")
         self.screen = AdaptScreen(self.env)
         labels = [action.label for action in self.env.unwrapped.actions]
         unknown = [label for label in warm_start if label not in labels]

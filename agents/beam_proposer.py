@@ -13,16 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import gymnasium as gym
 import optuna
 
-from qnas.agents.adapt_proposer import GATE_LEVEL_KINDS
 from qnas.agents.base import Proposal
 from qnas.agents.block_beam import DEFAULT_WIDTH, BlockBeam
-from qnas.agents.episode_proposer import EpisodeProposer
-from qnas.envs import CIRCUIT_DESIGN_ID
-from qnas.envs.pruning import PruneOnSuccess
-from qnas.errors import QnasError
+from qnas.agents.episode_proposer import EpisodeProposer, design_env
 from qnas.search_spaces import SearchSpace
 
 
@@ -30,13 +25,8 @@ class BeamProposer(EpisodeProposer):
     """Proposes the successes of a block beam over `space`'s gates for `task`, in the order found."""
 
     def __init__(self, study: optuna.Study, task: Any, space: SearchSpace, seed: int = 0) -> None:
-        if task.kind not in GATE_LEVEL_KINDS:
-            raise QnasError(
-                f"--agent beam grows gate-level circuits ({', '.join(GATE_LEVEL_KINDS)} tasks); task {task.name!r} "
-                f"is {task.kind}. Use --agent optuna (the default) or rl."
-            )
         super().__init__(study, "beam", space)
-        self.env = PruneOnSuccess(gym.make(CIRCUIT_DESIGN_ID, task=task, space=space, gate_set="blocks"))
+        self.env = design_env("beam", task, space, "blocks")
         self._seed = seed
         self._beam = BlockBeam(self.env, DEFAULT_WIDTH)
         self._circuits: Iterator[tuple[tuple[int, ...], dict[str, Any]]] = self._beam.circuits(seed)

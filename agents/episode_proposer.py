@@ -16,13 +16,31 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import gymnasium as gym
 import optuna
 
 from qnas.agents.base import Proposal
 from qnas.agents.study_proposer import StudyProposer
+from qnas.envs import CIRCUIT_DESIGN_ID
+from qnas.envs.pruning import PruneOnSuccess
+from qnas.errors import QnasError
 from qnas.gate_cancellation import cancel_inverse_pairs
 from qnas.search_spaces import SearchSpace
 from qnas.spec import CandidateSpec
+
+GATE_LEVEL_KINDS = ("vqe", "state_prep")
+"""Task kinds whose candidates are gate-level circuits, the ones a design-env episode builds."""
+
+
+def design_env(agent: str, task: Any, space: SearchSpace, gate_set: str) -> PruneOnSuccess:
+    """The design environment `--agent AGENT` builds its circuits in (pruned at the task's
+    threshold); a task without gate-level circuits is refused, naming the proposers that fit it."""
+    if task.kind not in GATE_LEVEL_KINDS:
+        raise QnasError(
+            f"--agent {agent} grows gate-level circuits ({', '.join(GATE_LEVEL_KINDS)} tasks); task {task.name!r} "
+            f"is {task.kind}. Use --agent optuna (the default) or rl."
+        )
+    return PruneOnSuccess(gym.make(CIRCUIT_DESIGN_ID, task=task, space=space, gate_set=gate_set))
 
 
 class EpisodeProposer(StudyProposer):
