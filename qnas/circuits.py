@@ -281,7 +281,7 @@ def _ideal_call(model: Any, x: Any) -> tuple[Any, dict[str, Any]]:
     if spec.split != "quantum_only":
         if x is None:
             raise SpecError("a classifier's circuit depends on its input: pass x (a batch of raw features).")
-        kwargs["inputs"] = _encoded_rows(model, x)[0]
+        kwargs["inputs"] = encoded_rows(model, x)[0]
     return qnode, kwargs
 
 
@@ -309,7 +309,7 @@ def circuit_openqasm(model: Any, x: Any = None) -> str:
     if spec.split != "quantum_only":
         if x is None:
             raise SpecError("a classifier's circuit depends on its input: pass x (a batch of raw features).")
-        inputs = input_values(spec, _encoded_rows(model, x)[:1])[0]
+        inputs = input_values(spec, encoded_rows(model, x)[:1])[0]
     return tape_openqasm(_export_tape(model, inputs), version=2, wires=range(spec.n_qubits))
 
 
@@ -324,8 +324,8 @@ def circuit_openqasm3(model: Any) -> str:
     return tape_openqasm(tape, version=3, inputs=names, wires=range(spec.n_qubits))
 
 
-def _encoded_rows(model: Any, x: Any) -> torch.Tensor:
-    """The quantum block's inputs for raw feature rows `x`, as the model computes them."""
+def encoded_rows(model: Any, x: Any) -> torch.Tensor:
+    """The quantum block's inputs for raw feature rows `x`, as the model computes them, in float64."""
     with torch.no_grad():
         return model.quantum_inputs(torch.as_tensor(np.asarray(x), dtype=torch.float32)).double()
 

@@ -28,7 +28,7 @@ import pennylane as qml
 import torch
 from torch import nn
 
-from qnas.circuits import encoding_input_size, make_qnode, weight_shapes
+from qnas.circuits import encoded_rows, encoding_input_size, make_qnode, weight_shapes
 from qnas.compiled_circuit import FastCircuit, FastQuantumLayer, weights_batch
 from qnas.devices import DeviceConfig
 from qnas.errors import SpecError, not_allowed
@@ -114,8 +114,7 @@ class HybridClassifier(nn.Module):
         """
         from qnas.circuit_inputs import input_names, input_values
 
-        with torch.no_grad():
-            values = input_values(self.spec, self.quantum_inputs(torch.as_tensor(x, dtype=torch.float32)).double())
+        values = input_values(self.spec, encoded_rows(self, x))
         names = input_names(self.spec, self.n_encoded)
         return [dict(zip(names, map(float, row), strict=True)) for row in values]
 
