@@ -82,12 +82,6 @@ class InputExpression:
     def __radd__(self, other: Any) -> InputExpression:
         return self if isinstance(other, (int, float)) and other == 0 else self._combine(other, "+", swap=True)
 
-    def __sub__(self, other: Any) -> InputExpression:
-        return self._combine(other, "-")
-
-    def __rsub__(self, other: Any) -> InputExpression:
-        return self._combine(other, "-", swap=True)
-
     def __mul__(self, other: Any) -> InputExpression:
         return self._combine(other, "*")
 
