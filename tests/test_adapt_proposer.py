@@ -49,12 +49,13 @@ def test_the_space_names_the_pool(tmp_path: Path) -> None:
     assert len(words) == 4 + 6 * 4 and "R(YIII)" in words  # pairs on 4 qubits: each Y, 4 words per pair
 
 
-def test_adapt_on_a_classification_task_is_a_clear_error(tmp_path: Path, capsys) -> None:
-    code = main(["search", "--task", "iris", "--agent", "adapt", "--trials", "1", "--workers", "0",
+@pytest.mark.parametrize("agent", ["adapt", "beam"])
+def test_a_gate_level_agent_on_a_classification_task_is_a_clear_error(agent: str, tmp_path: Path, capsys) -> None:
+    code = main(["search", "--task", "iris", "--agent", agent, "--trials", "1", "--workers", "0",
                  "--storage", f"sqlite:///{tmp_path / 's.db'}"])
     assert code == 2
     err = capsys.readouterr().err
-    assert "--agent adapt grows gate-level circuits (vqe, state_prep tasks); task 'iris' is classification" in err
+    assert f"--agent {agent} grows gate-level circuits (vqe, state_prep tasks); task 'iris' is classification" in err
     assert "Use --agent optuna" in err
 
 

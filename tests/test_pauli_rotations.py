@@ -129,6 +129,8 @@ def test_target_excitations_reach_each_basis_state_of_the_target_in_one_rotation
     assert all_words[:5] == ["YXXXX", "XYXXX", "XXYXX", "XXXYX", "XXXXY"] and "ZYIII" in all_words
     with pytest.raises(QnasError, match="this task has none; use a state-preparation task"):
         make_pool("target-excitations", 5)
+    with pytest.raises(QnasError, match="a target state on 5 qubits has 32 amplitudes, not 8"):
+        make_pool("target-excitations", 5, target_state=np.ones(8) / 8**0.5)
 
 
 def excitation_generator(excitation: Excitation) -> np.ndarray:
