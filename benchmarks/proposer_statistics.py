@@ -50,9 +50,13 @@ class Comparison:
     runs: int
     baseline_runs: int
 
+    def interval(self) -> str:
+        """The ratio and its interval: "0.11 [0.10, 0.20]"."""
+        return f"{_ratio(self.ratio)} [{_ratio(self.low)}, {_ratio(self.high)}]"
+
     def row(self) -> str:
         """Table cells: ratio [interval] | p | censored runs (X, baseline) | success p."""
-        return (f"{_ratio(self.ratio)} [{_ratio(self.low)}, {_ratio(self.high)}] | {self.p_value:.3g} | "
+        return (f"{self.interval()} | {self.p_value:.3g} | "
                 f"{self.censored}/{self.runs}, {self.baseline_censored}/{self.baseline_runs} | {self.success_p_value:.3g}")
 
 

@@ -47,7 +47,8 @@ proposers) and wall seconds; the env steps to the target per seed; the best metr
 budget; and the CNOT count of the leanest circuit that met the target, after `PruneOnSuccess`.
 Then each proposer against `--baseline` (random): the ratio of median full evaluations to the
 target with a bootstrap 95% interval and a one-sided Mann-Whitney p, runs that never reached the
-target censored at the budget (`proposer_statistics.py`).
+target censored at the budget (`proposer_statistics.py`); and the same for the wall seconds to the
+target, screening included, a run that never reached it censored above the slowest run's wall time.
 
 `--quick` runs each task's quick budget on 2 seeds: a smoke check of the whole tier, not a result.
 
@@ -782,17 +783,13 @@ def run_task(name: str, bench: Benchmark, args: argparse.Namespace, pair: RayPai
     print("|---|---|---|---|---|---|---|---|---|---|")
     for proposer in proposers:
         print(proposer_row(bench, proposer, results[proposer]), flush=True)
-    scored = {p: [first_scored(r) for r in runs] for p, runs in results.items()}
-    if args.baseline in scored and len(scored) > 1:
-        print(f"\n| {name}: proposer vs {args.baseline} | median full evaluations to target, ratio [bootstrap 95%] "
-              "| one-sided Mann-Whitney p (fewer) | censored runs: proposer, baseline "
-              "| one-sided Fisher p (more successes) |")
-        print("|---|---|---|---|---|")
-        for proposer, first in scored.items():
+    if args.baseline in results and len(results) > 1:
+        print(f"\n| {name}: proposer vs {args.baseline} {COMPARISON_HEADER}")
+        for proposer, runs in results.items():
             if proposer != args.baseline:
-                print(f"| {proposer} | {compare(first, scored[args.baseline], bench.budget).row()} |")
+                print(f"| {proposer} | {comparison_cells(runs, results[args.baseline], bench.budget)} |")
     if args.against:
-        print_against(name, bench, scored, args, seeds)
+        print_against(name, bench, results, args, seeds)
     for proposer, (timers, runs) in profiles.items():
         seconds = dict(timers.seconds)
         startup = seconds.pop(STARTUP, 0.0)
@@ -802,13 +799,37 @@ def run_task(name: str, bench: Benchmark, args: argparse.Namespace, pair: RayPai
     print()
 
 
+COMPARISON_HEADER = (
+    "| median full evaluations to target, ratio [bootstrap 95%] | one-sided Mann-Whitney p (fewer) "
+    "| censored runs: proposer, baseline | one-sided Fisher p (more successes) "
+    "| median wall s to target, ratio [bootstrap 95%] | one-sided Mann-Whitney p (sooner) |\n"
+    "|---|---|---|---|---|---|---|"
+)
+
+
 def first_scored(result: dict[str, Any]) -> int | None:
     """A run's full evaluations to the target (None: not reached within the budget)."""
     first = result["outcome"]["first_success"]
     return None if first is None else first["scored"]
 
 
-def print_against(name: str, bench: Benchmark, scored: dict[str, list[int | None]], args: argparse.Namespace,
+def comparison_cells(results: list[dict[str, Any]], baseline: list[dict[str, Any]], budget: int) -> str:
+    """One proposer's runs against the baseline's (`run_result`s, seed for seed): full evaluations
+    to the target, then wall seconds to it, screening included (the Tally's clock runs from the
+    env's creation). A run that never reached the target is censored at the slowest run's wall
+    time at the budget, which is above every run's time to the target."""
+    evaluations = compare([first_scored(r) for r in results], [first_scored(r) for r in baseline], budget)
+
+    def seconds(runs: list[dict[str, Any]]) -> list[float | None]:
+        return [None if (first := r["outcome"]["first_success"]) is None else first["seconds"] for r in runs]
+
+    mine, theirs = seconds(results), seconds(baseline)
+    ceiling = math.ceil(max([r["wall"] for r in results + baseline] + [t for t in mine + theirs if t is not None]))
+    wall = compare(mine, theirs, ceiling)
+    return f"{evaluations.row()} | {wall.interval()} | {wall.p_value:.3g}"
+
+
+def print_against(name: str, bench: Benchmark, results: dict[str, list[dict[str, Any]]], args: argparse.Namespace,
                   seeds: range) -> None:
     """Every proposer of `name` against another task's runs of one proposer (`--against`), seed for seed."""
     task, proposer = args.against
@@ -823,13 +844,10 @@ def print_against(name: str, bench: Benchmark, scored: dict[str, list[int | None
     if missing:
         print(f"\n{name} is not compared with {task}'s {proposer}: {records.path} lacks its seeds {missing}.")
         return
-    baseline = [first_scored(run["result"]) for run in runs]
-    print(f"\n| {name}: proposer vs {task}'s {proposer} ({other.env.get('gate_set')}) | median full evaluations to "
-          "target, ratio [bootstrap 95%] | one-sided Mann-Whitney p (fewer) | censored runs: proposer, baseline "
-          "| one-sided Fisher p (more successes) |")
-    print("|---|---|---|---|---|")
-    for mine, first in scored.items():
-        print(f"| {mine} | {compare(first, baseline, bench.budget).row()} |")
+    baseline = [run["result"] for run in runs]
+    print(f"\n| {name}: proposer vs {task}'s {proposer} ({other.env.get('gate_set')}) {COMPARISON_HEADER}")
+    for mine, mine_runs in results.items():
+        print(f"| {mine} | {comparison_cells(mine_runs, baseline, bench.budget)} |")
 
 
 def main() -> None:

@@ -112,8 +112,21 @@ def test_a_tiny_report_has_every_cost_column_and_the_statistics(efficiency, monk
         assert len(cells) == 10 and cells[1].strip().endswith("/2")
         assert cells[5].strip().endswith("; 0 (0 to 0)")  # cheap probes at the budget: none for today's proposers
     masked = next(line for line in comparisons.splitlines() if line.startswith("| masked |"))
-    ratio, p_value, censored = (cell.strip() for cell in masked.split("|")[2:5])
+    ratio, p_value, censored, _, wall_ratio, wall_p = (cell.strip() for cell in masked.split("|")[2:8])
     assert "[" in ratio and 0.0 <= float(p_value) <= 1.0 and censored.count("/2") == 2
+    assert "[" in wall_ratio and 0.0 <= float(wall_p) <= 1.0  # wall seconds to the target, screening included
+
+
+def test_wall_time_to_target_censors_a_run_that_never_reached_it_above_every_success(efficiency) -> None:
+    def run(seconds: float | None, wall: float) -> dict:
+        first = None if seconds is None else {"scored": 5, "seconds": seconds}
+        return {"outcome": {"first_success": first}, "wall": wall}
+
+    fast = [run(1.0, 9.0), run(2.0, 9.0), run(1.5, 9.0)]
+    slow = [run(None, 40.0), run(30.0, 40.0), run(None, 40.0)]  # two never reached it: censored above 30 s
+    cells = [cell.strip() for cell in efficiency.comparison_cells(fast, slow, budget=10).split("|")]
+    assert cells[4].startswith(f"{1.5 / 41:.2f} [")  # the baseline's median: a censored run, at ceil(40 s) + 1
+    assert float(cells[5]) < 0.1
 
 
 def test_seeds_side_by_side_count_what_they_count_one_after_the_other(efficiency, monkeypatch, capsys) -> None:
@@ -196,19 +209,21 @@ def test_against_compares_seed_for_seed_with_another_tasks_runs(efficiency, monk
     file = tmp_path / "hard.jsonl"
     ghz5 = efficiency.BENCHMARKS["ghz5"]
     records = RunRecords(file)
-    for seed, first in ((0, None), (1, {"scored": 9000}), (2, None)):
+    for seed, first in ((0, None), (1, {"scored": 9000, "seconds": 50.0}), (2, None)):
         outcome = {"first_success": first, "best": 0.5, "scored": 10000, "probes": 0, "best_circuit": None}
         records.add("ghz5", dataclasses.asdict(ghz5), {}, "masked", seed, {"outcome": outcome, "wall": 1.0, "cnots": None})
     monkeypatch.setattr(sys, "argv", ["search_efficiency.py", "--against", "ghz5:masked", "--against-results", str(file)])
     args = efficiency.parse_args()
-    efficiency.print_against("ghz5_pauli", efficiency.PAULI["ghz5_pauli"], {"adapt": [1, 1, 1]}, args, range(3))
+    adapt = {"outcome": {"first_success": {"scored": 1, "seconds": 0.5}}, "wall": 30.0}
+    efficiency.print_against("ghz5_pauli", efficiency.PAULI["ghz5_pauli"], {"adapt": [adapt] * 3}, args, range(3))
     out = capsys.readouterr().out
     assert "| ghz5_pauli: proposer vs ghz5's masked (qas-gym) |" in out
-    # adapt's median 1 against a median censored at the budget (10001): the ratio, and 2 of 3 censored
-    assert "| adapt | 1.0e-04 [" in out and "| 0/3, 2/3 |" in out
-    efficiency.print_against("ghz5_pauli", efficiency.PAULI["ghz5_pauli"], {"adapt": [1] * 4}, args, range(4))
+    # adapt's median 1 against a median censored at the budget (10001): the ratio, and 2 of 3 censored;
+    # its 0.5 s against a median censored above the slowest run (50 s)
+    assert "| adapt | 1.0e-04 [" in out and "| 0/3, 2/3 |" in out and f"| {0.5 / 51:.1e} [" in out
+    efficiency.print_against("ghz5_pauli", efficiency.PAULI["ghz5_pauli"], {"adapt": [adapt] * 4}, args, range(4))
     assert "lacks its seeds [3]" in capsys.readouterr().out
-    efficiency.print_against("lih6_pauli", efficiency.PAULI["lih6_pauli"], {"adapt": [1]}, args, range(1))
+    efficiency.print_against("lih6_pauli", efficiency.PAULI["lih6_pauli"], {"adapt": [adapt]}, args, range(1))
     assert "lih6_pauli is not compared with ghz5: their targets or budgets differ." in capsys.readouterr().out
 
 
