@@ -65,8 +65,9 @@ def test_a_bad_pool_in_the_space_names_the_choices() -> None:
         parse_space(text, "bad.yaml")
 
 
-def test_a_molecule_search_uses_adapt_unless_told_and_other_tasks_keep_the_sampler(storage: str) -> None:
-    for task, study, proposer in ((H2, "h2", "adapt"), ({"name": "tfim", "n": 3}, "chain", "optuna:tpe")):
+def test_molecule_and_state_searches_use_adapt_unless_told_and_other_tasks_keep_the_sampler(storage: str) -> None:
+    cases = ((H2, "h2", "adapt"), ({"name": "ghz", "n": 3}, "ghz", "adapt"), ({"name": "tfim", "n": 3}, "chain", "optuna:tpe"))
+    for task, study, proposer in cases:
         run_search(SearchConfig(task=task, trials=1, workers=0, storage=storage, study=study, seed=0))
         trial = optuna.load_study(study_name=study, storage=storage).trials[0]
         assert trial.user_attrs["proposer"] == proposer
