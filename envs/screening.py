@@ -9,8 +9,14 @@ appended to the circuit, for the price of a few vector operations per rotation.
   <P O P> and C is the gradient, so its best value over theta is A -/+ sqrt(B^2 + C^2). It sees a
   gain where the gradient is 0 (a rotation whose best angle is pi), for one product with O more.
 
-ADAPT (`qnas.agents.adapt`) picks by either; the design environment can show the gradient to an
-agent (`screen_observation=True`). Each rotation screened is one cheap probe.
+- curvatures (pairs): the score's second derivatives in the angles of rotation i appended at 0
+  and rotation j after it, -<[G_i, [G_j, O]]> / 4 for generators G, from the products
+  <G_i O G_j> and <G_i G_j O>: one product with O per rotation and two small matrix products. Where
+  every gradient is 0 (a stationary point, such as a Hartree-Fock state), a pair whose 2 x 2
+  curvature has a descent direction still lowers the energy, where neither rotation alone does.
+
+ADAPT (`qnas.agents.adapt`) picks by these; the design environment can show the gradient to an
+agent (`screen_observation=True`). Each rotation screened is one cheap probe; each pair, one.
 """
 
 from __future__ import annotations
@@ -41,6 +47,21 @@ class RotationScreen:
         psi = scorer.state()
         o_psi = scorer.observable.apply(psi)
         return np.array([sum(scale * np.vdot(o_psi, kick(psi)).real for kick, scale in kicks) for kicks in self._kicks])
+
+    def curvatures(self, scorer: CircuitScorer) -> np.ndarray:
+        """C[i, j]: d^2 S / d theta_i d theta_j at 0 for rotation i appended after the circuit
+        `scorer` holds, then rotation j after it (C[i, i]: rotation i's own curvature)."""
+        psi = scorer.state()
+        o_psi = scorer.observable.apply(psi)
+
+        def generated(vector: np.ndarray) -> np.ndarray:
+            """G_k vector for every rotation k, one per row (P v = i K v for the kick K = -iP)."""
+            return np.array([sum(scale * 1j * kick(vector) for kick, scale in kicks) for kicks in self._kicks])
+
+        g_psi = generated(psi)
+        o_g_psi = np.array([scorer.observable.apply(row) for row in g_psi])
+        g_o_psi = generated(o_psi)
+        return ((g_psi.conj() @ o_g_psi.T).real - (g_psi.conj() @ g_o_psi.T).real) / 2
 
     def landscape_gains(self, scorer: CircuitScorer) -> np.ndarray:
         """Each single-word rotation's best improvement of the score over its angle (energy drop,

@@ -247,6 +247,49 @@ def test_a_flat_screen_stops_a_circuit_and_the_beam_varies_episodes():
     assert len(draws) > 1
 
 
+def test_the_pair_curvatures_are_the_second_derivatives_of_two_rotations_appended():
+    """Off Hartree-Fock (one rotation placed), for rotation pairs and a multi-string excitation:
+    the screen's C[i, j] against central differences of the adjoint gradient of the circuit with
+    rotation i, then j, appended."""
+    for pool in ("all", "fermionic-excitations"):
+        env = lih6_env(pool=pool)
+        screen = AdaptScreen(env)
+        env.reset(seed=0)
+        env.step(screen.choose())
+        scorer, actions = env.unwrapped.scorer, env.unwrapped.actions
+        curvatures = screen._screen.curvatures(scorer)
+        placed = [actions[i].rotation for i in env.unwrapped.placed_actions]
+        step = 1e-5
+        for i, j in ((0, 1), (5, 2), (3, 3), (7, 11)):
+            circuit = AdjointCircuit(6, scorer.initial_bits)
+            for rotation in [*placed, actions[i].rotation, actions[j].rotation]:
+                circuit.append_pauli_rotation(rotation.terms, rotation.compile())
+            def grad_i(theta_j: float) -> float:
+                angles = np.append(scorer.angles, [0.0, theta_j])
+                return circuit.value_and_grad(angles, scorer.observable)[1][-2]
+            # (3, 3): the same rotation twice, whose angles add: C[i, i] is its own second derivative
+            expected = (grad_i(step) - grad_i(-step)) / (2 * step)
+            assert curvatures[i, j] == pytest.approx(expected, abs=1e-7)
+
+
+def test_where_no_rotation_has_a_gradient_the_pair_lookahead_leaves_the_stationary_point():
+    """BeH2 at 2.5 Å over the `pairs` pool: Hartree-Fock is a stationary point that is not a
+    minimum. Without the lookahead a greedy episode places one arbitrary rotation and stops at the
+    Hartree-Fock error; with it, the pair screen finds a descent and the energy drops."""
+    task = {"name": "molecule", "symbols": ["Be", "H", "H"], "geometry": [[0, 0, 0], [0, 0, -2.5], [0, 0, 2.5]],
+            "active_electrons": 4, "active_orbitals": 3}
+    ends = {}
+    for lookahead in (False, True):
+        env = gym.make(CIRCUIT_DESIGN_ID, task=task, gate_set="pauli", pool="pairs")
+        screen = AdaptScreen(env, lookahead=lookahead)
+        infos = greedy_episode(env, screen)
+        ends[lookahead] = (infos[-1]["energy_error"], len(infos) - 1, screen.probes)
+    hartree_fock = 7.4e-2
+    assert ends[False][0] == pytest.approx(hartree_fock, abs=1e-3) and ends[False][1] == 1
+    assert ends[True][0] < hartree_fock / 3 and ends[True][1] >= 2
+    assert ends[True][2] > 66 ** 2  # every pair screened is charged as a probe
+
+
 def test_pauli_actions_mask_a_repeated_rotation_and_bad_settings_are_refused():
     env = lih6_env()
     env.reset(seed=0)
