@@ -37,7 +37,8 @@ from qnas.errors import QnasError, not_allowed
 
 DEFAULT_GRADIENT_TOLERANCE = 1e-4
 """Per radian, in the score's units (Ha, or fidelity): under it for every operator, stop. The
-landscape criterion compares each rotation's best gain (Ha, or fidelity) with it."""
+landscape criterion compares each rotation's best gain (Ha, or fidelity) with it, and the lookahead
+each pair's curvature (per radian squared)."""
 DEFAULT_BEAM = 3
 CRITERIA = ("gradient", "landscape")
 PairChoice = tuple[int, int, int]
