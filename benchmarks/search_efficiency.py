@@ -59,6 +59,10 @@ masked random runs on one worker only. One-off start-up (ray.init, the Ray worke
 env subprocesses) is measured apart from the runs. These runs count evaluations too (twice the
 first successful worker's own count).
 
+`--define NAME=FILE` adds a task of your own (`define_benchmark`: a YAML or JSON file with its task,
+action set, target and budget), so any molecule or Hamiltonian is compared with the same counts
+and statistics.
+
 `--first-seed N` and `--ppo KEY=VALUE` run other seeds and other PPO settings (BENCHMARKS.md's
 pilots: does RL reach the target sooner when it learns faster?).
 
@@ -96,6 +100,7 @@ import gymnasium as gym
 import numpy as np
 import optuna
 import torch
+import yaml
 from campaign_records import RunRecords
 from episode_trials import play_trials
 from masked_random import play_masked_random
@@ -118,7 +123,7 @@ from qnas.cli import parse_task_args
 from qnas.envs import CIRCUIT_DESIGN_ID
 from qnas.envs.pruning import PruneOnSuccess
 from qnas.envs.scoring import CHEMICAL_ACCURACY
-from qnas.errors import QnasError
+from qnas.errors import QnasError, not_allowed
 
 HAMILTONIANS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "hamiltonians"
 PROPOSERS = (
@@ -589,10 +594,51 @@ def spread(values: list[float], fmt: str) -> str:
     return f"{cells[0]} ({cells[1]} to {cells[2]})"
 
 
+DEFINITION_KEYS = {"task": dict, "env": dict, "metric": str, "target": (int, float), "budget": int, "quick_budget": int}
+
+
+def define_benchmark(name: str, file: Path) -> Benchmark:
+    """A task of the user's own (`--define NAME=FILE`), fixed in a file before the runs: e.g. a
+    molecule no shipped task names, over the Pauli rotations, to chemical accuracy,
+
+        task: {name: molecule, symbols: [O, H, H], geometry: [[0, 0, 0], [0.757, 0.586, 0], [-0.757, 0.586, 0]],
+               active_electrons: 4, active_orbitals: 3}
+        env: {gate_set: pauli, max_gates: 20}
+        metric: energy_error
+        target: 0.0016
+        budget: 3000
+
+    `env` takes the design env's settings (`gate_set`, `space`, `max_gates`, `pool`, ...), `metric`
+    one of METRICS. The env is built once here, so a bad task fails before any run."""
+    if name in BENCHMARKS or not name.isidentifier():
+        raise QnasError(f"NAME {name!r} must be a new identifier (the shipped tasks: {', '.join(BENCHMARKS)})")
+    data = yaml.safe_load(file.read_text())  # JSON is YAML too
+    if not isinstance(data, dict):
+        raise QnasError(f"{file} must hold a mapping with the keys {list(DEFINITION_KEYS)}")
+    missing = [key for key in ("task", "metric", "target", "budget") if key not in data]
+    unknown = [key for key in data if key not in DEFINITION_KEYS]
+    wrong = [key for key, kind in DEFINITION_KEYS.items() if key in data and not isinstance(data[key], kind)]
+    problems = [f"{what} {keys}" for what, keys in (("missing", missing), ("unknown", unknown), ("of the wrong type", wrong)) if keys]
+    if problems:
+        raise QnasError(f"{file}: keys {', '.join(problems)}; the keys are "
+                        + ", ".join(f"{key} ({getattr(kind, '__name__', 'number')})" for key, kind in DEFINITION_KEYS.items()))
+    if data["metric"] not in METRICS:
+        raise QnasError(not_allowed("metric", data["metric"], list(METRICS)))
+    if data["budget"] < 2:
+        raise QnasError(f"budget = {data['budget']} must be at least 2 evaluations")
+    bench = Benchmark(data["task"], data.get("env", {}), data["metric"], float(data["target"]), data["budget"],
+                      data.get("quick_budget", 0))
+    bench.make_env().close()
+    return bench
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tier", choices=list(TIERS), default="easy", help="the tasks run when --tasks is not given")
-    parser.add_argument("--tasks", nargs="+", choices=list(BENCHMARKS), help="default: every task of --tier")
+    parser.add_argument("--tasks", nargs="+", help=f"default: every task of --tier; known: {', '.join(BENCHMARKS)}")
+    parser.add_argument("--define", action="append", default=[], metavar="NAME=FILE",
+                        help="a task of your own from a YAML or JSON file (task, env, metric, target, budget; "
+                             "see define_benchmark), then run it with --tasks NAME")
     parser.add_argument("--proposers", nargs="+", choices=PROPOSERS,
                         help="default: all (with --workers 2, all but masked, which runs on one worker)")
     parser.add_argument("--baseline", choices=PROPOSERS, default="random",
@@ -618,6 +664,15 @@ def parse_args() -> argparse.Namespace:
                         help="keep each finished run in this file and skip the runs it holds: a campaign "
                              "stopped half-way resumes where it stopped (1 worker, no --profile)")
     args = parser.parse_args()
+    for definition in args.define:
+        name, _, file = definition.partition("=")
+        try:
+            BENCHMARKS[name] = define_benchmark(name, Path(file))
+        except (QnasError, OSError) as exc:
+            parser.error(f"--define {definition!r}: {exc}")
+    unknown = [task for task in args.tasks or () if task not in BENCHMARKS]
+    if unknown:
+        parser.error(f"--tasks {unknown} unknown; known: {', '.join(BENCHMARKS)} (or add one with --define NAME=FILE)")
     if args.seeds is None:
         args.seeds = QUICK_SEEDS if args.quick else 5
     args.tasks = args.tasks or list(TIERS[args.tier])

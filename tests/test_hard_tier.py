@@ -201,6 +201,47 @@ def test_flags_that_cannot_go_together_are_refused(efficiency, monkeypatch, caps
     assert exit_code.value.code == 2 and message in capsys.readouterr().err
 
 
+def test_a_task_of_ones_own_is_defined_in_a_file_and_run_like_a_shipped_one(efficiency, monkeypatch, capsys,
+                                                                             tmp_path) -> None:
+    monkeypatch.setattr(efficiency, "BENCHMARKS", dict(efficiency.BENCHMARKS))
+    file = tmp_path / "chain.yaml"
+    file.write_text("task: {name: tfim, n: 3, J: 1.0, h: 0.5}\nenv: {gate_set: pauli, max_gates: 6}\n"
+                    "metric: energy_error\ntarget: 0.01\nbudget: 12\n")
+    argv = ["search_efficiency.py", "--define", f"chain3={file}", "--tasks", "chain3", "--proposers", "masked", "adapt",
+            "--baseline", "masked", "--seeds", "2"]
+    monkeypatch.setattr(sys, "argv", argv)
+    efficiency.main()
+    out = capsys.readouterr().out
+    assert "### chain3: {'name': 'tfim', 'n': 3, 'J': 1.0, 'h': 0.5}, actions {'gate_set': 'pauli', 'max_gates': 6}" in out
+    assert "| chain3: proposer vs masked |" in out and "\n| adapt | " in out
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [("mine", "task: {name: tfim, n: 3}\nmetric: energy_error\n", "keys missing ['target', 'budget']; the keys are task (dict)"),
+     ("mine", "task: {name: tfim, n: 3}\nmetric: energy\ntarget: 0.1\nbudget: 10\n", "metric = 'energy' is not allowed"),
+     ("mine", "task: {name: tfim, n: 3}\nmetric: energy_error\ntarget: 0.1\nbudget: 10\nseeds: 3\n", "keys unknown ['seeds']"),
+     ("mine", "task: {name: tfim, n: 3}\nmetric: energy_error\ntarget: small\nbudget: 10\n", "keys of the wrong type ['target']"),
+     ("mine", "task: {name: tfim, n: 3}\nenv: {gate_set: magic}\nmetric: energy_error\ntarget: 0.1\nbudget: 10\n",
+      "gate_set = 'magic' is not allowed"),
+     ("lih6", "task: {name: tfim, n: 3}\nmetric: energy_error\ntarget: 0.1\nbudget: 10\n",
+      "NAME 'lih6' must be a new identifier")],
+)
+def test_a_bad_task_definition_is_refused_with_what_to_fix(efficiency, monkeypatch, capsys, tmp_path, name, text,
+                                                            message) -> None:
+    monkeypatch.setattr(efficiency, "BENCHMARKS", dict(efficiency.BENCHMARKS))
+    file = tmp_path / "mine.yaml"
+    file.write_text(text)
+    monkeypatch.setattr(sys, "argv", ["search_efficiency.py", "--define", f"{name}={file}", "--tasks", name])
+    with pytest.raises(SystemExit):
+        efficiency.parse_args()
+    assert message in capsys.readouterr().err
+    monkeypatch.setattr(sys, "argv", ["search_efficiency.py", "--tasks", "nope"])
+    with pytest.raises(SystemExit):
+        efficiency.parse_args()
+    assert "--tasks ['nope'] unknown" in capsys.readouterr().err
+
+
 def test_against_compares_seed_for_seed_with_another_tasks_runs(efficiency, monkeypatch, capsys, tmp_path) -> None:
     """GHZ-5 over Pauli rotations against masked random over qas-gym's gates: the other task's runs
     come from its campaign file, under its own definition; a missing seed is named, not guessed."""
