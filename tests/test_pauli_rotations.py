@@ -19,6 +19,7 @@ from qnas.adjoint import AdjointCircuit, Observable, pauli_kick
 from qnas.agents.adapt import AdaptScreen
 from qnas.envs import CIRCUIT_DESIGN_ID
 from qnas.envs.scoring import CHEMICAL_ACCURACY
+from qnas.envs.screening import RotationScreen
 from qnas.errors import QnasError
 from qnas.pauli_rotations import POOLS, Excitation, PauliRotation, make_pool
 from tests.test_adjoint import random_pauli_hamiltonian
@@ -257,19 +258,22 @@ def test_the_pair_curvatures_are_the_second_derivatives_of_two_rotations_appende
         env.reset(seed=0)
         env.step(screen.choose())
         scorer, actions = env.unwrapped.scorer, env.unwrapped.actions
-        curvatures = screen._screen.curvatures(scorer)
+        curvatures = RotationScreen([action.rotation for action in actions[:-1]]).curvatures(scorer)
         placed = [actions[i].rotation for i in env.unwrapped.placed_actions]
-        step = 1e-5
         for i, j in ((0, 1), (5, 2), (3, 3), (7, 11)):
-            circuit = AdjointCircuit(6, scorer.initial_bits)
-            for rotation in [*placed, actions[i].rotation, actions[j].rotation]:
-                circuit.append_pauli_rotation(rotation.terms, rotation.compile())
-            def grad_i(theta_j: float) -> float:
-                angles = np.append(scorer.angles, [0.0, theta_j])
-                return circuit.value_and_grad(angles, scorer.observable)[1][-2]
             # (3, 3): the same rotation twice, whose angles add: C[i, i] is its own second derivative
-            expected = (grad_i(step) - grad_i(-step)) / (2 * step)
-            assert curvatures[i, j] == pytest.approx(expected, abs=1e-7)
+            assert curvatures[i, j] == pytest.approx(mixed_derivative(scorer, [*placed, actions[i].rotation,
+                                                                                actions[j].rotation]), abs=1e-7)
+
+
+def mixed_derivative(scorer, rotations: list, step: float = 1e-5) -> float:
+    """d/d theta_j of the adjoint gradient in theta_i, central differences, for the circuit `scorer`
+    holds (its angles) with the last two of `rotations` (i, then j) appended at angle 0."""
+    circuit = AdjointCircuit(len(scorer.initial_bits), scorer.initial_bits)
+    for rotation in rotations:
+        circuit.append_pauli_rotation(rotation.terms, rotation.compile())
+    grads = [circuit.value_and_grad(np.append(scorer.angles, [0.0, t]), scorer.observable)[1][-2] for t in (step, -step)]
+    return (grads[0] - grads[1]) / (2 * step)
 
 
 def test_where_no_rotation_has_a_gradient_the_pair_lookahead_leaves_the_stationary_point():
