@@ -75,3 +75,18 @@ def test_agent_beam_proposes_the_lean_circuit_and_records_its_cost(bond: str, st
     assert first["metrics"]["two_qubit_gates"] <= 4 and first["beam_env_score"] > -1
     assert trials[1].user_attrs["beam_full_evaluations"] >= 1  # the next ask goes on from where the first stopped
     assert trials[0].value <= CHEMICAL_ACCURACY  # trained again by the worker, from the beam's angles
+
+
+def test_an_ask_that_scores_for_long_says_how_far_it_got(capsys) -> None:
+    """`progress_seconds=0`: every circuit scored before the target prints its line, so a search
+    whose first trial takes minutes is not silent."""
+    from qnas.agents.beam_proposer import BeamProposer
+
+    task = make_task({"name": "npz", "path": str(LIH4).format("2.2")})
+    proposer = BeamProposer(optuna.create_study(), task, load_space(str(SPACE)), progress_seconds=0.0)
+    proposal = proposer.ask()
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("beam: ")]
+    # one line per circuit scored, all but the one that reached the target
+    assert lines and all(line.startswith(f"beam: {n} circuits scored for the next trial, now with ")
+                         for n, line in enumerate(lines, start=1))
+    assert "best energy_error so far" in lines[-1] and proposal.spec.gates
