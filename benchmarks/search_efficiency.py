@@ -23,7 +23,8 @@ tasks: its angles re-optimized; classification: the layer stack trained for the 
 - adapt (Pauli-rotation tasks only, the `pauli` tier: `gate_set="pauli"`): `qnas.agents.adapt`'s
   gradient screen picks each action, greedy in the first episode, then among the 3 largest
   gradients; every screened operator is charged as a cheap probe (issue 21); adapt-landscape
-  ranks by each rotation's best gain over its whole angle instead (two probes a rotation);
+  ranks by each rotation's best gain over its whole angle instead (one probe a rotation too, each
+  with one more product with the Hamiltonian than a gradient's);
 - dqn: stable-baselines3's DQN (`qnas.agents.rl_agent.DEFAULT_DQN`: a replay buffer, updates
   from step 64 on, epsilon from 1 to 0.05 over half the budget), the off-policy agent of the QAS
   literature; it has no masks, so like Optuna's random sampler it spends steps on refused actions;
