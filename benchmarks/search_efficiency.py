@@ -863,10 +863,11 @@ COMPARISON_HEADER = (
 )
 
 
-def first_scored(result: dict[str, Any]) -> int | None:
-    """A run's full evaluations to the target (None: not reached within the budget)."""
+def to_target(result: dict[str, Any], unit: str) -> float | None:
+    """A run's cost to the target in `unit` ("scored": full evaluations, "seconds": wall time);
+    None where it never reached it within the budget."""
     first = result["outcome"]["first_success"]
-    return None if first is None else first["scored"]
+    return None if first is None else first[unit]
 
 
 def comparison_cells(results: list[dict[str, Any]], baseline: list[dict[str, Any]], budget: int) -> str:
@@ -874,12 +875,8 @@ def comparison_cells(results: list[dict[str, Any]], baseline: list[dict[str, Any
     to the target, then wall seconds to it, screening included (the Tally's clock runs from the
     env's creation). A run that never reached the target is censored at the slowest run's wall
     time at the budget, which is above every run's time to the target."""
-    evaluations = compare([first_scored(r) for r in results], [first_scored(r) for r in baseline], budget)
-
-    def seconds(runs: list[dict[str, Any]]) -> list[float | None]:
-        return [None if (first := r["outcome"]["first_success"]) is None else first["seconds"] for r in runs]
-
-    mine, theirs = seconds(results), seconds(baseline)
+    evaluations = compare([to_target(r, "scored") for r in results], [to_target(r, "scored") for r in baseline], budget)
+    mine, theirs = [to_target(r, "seconds") for r in results], [to_target(r, "seconds") for r in baseline]
     ceiling = math.ceil(max([r["wall"] for r in results + baseline] + [t for t in mine + theirs if t is not None]))
     wall = compare(mine, theirs, ceiling)
     return f"{evaluations.row()} | {wall.interval()} | {wall.p_value:.3g}"
