@@ -47,7 +47,7 @@ def run_case(kind: str, size: int) -> dict:
         from qnas.tasks.vqe import pauli_terms_of
 
         geometry = tuple((0.0, 0.0, 0.9 * i) for i in range(size))
-        hamiltonian, n_qubits = _molecular_hamiltonian(("H",) * size, geometry, 0, "sto-3g", "jordan_wigner", None, None)
+        hamiltonian, n_qubits = _molecular_hamiltonian(("H",) * size, geometry, 0, "sto-3g", "jordan_wigner", 0, tuple(range(size)), None)
         terms = pauli_terms_of("hydrogen chain", hamiltonian, n_qubits)
         sector: Sector | None = _electron_sector(n_qubits, "jordan_wigner", size)
     built = time.perf_counter()

@@ -2,8 +2,12 @@
 point before (as `qnas scan` runs it), against masked random search at every point (issue 21,
 point 4).
 
-Each point is LiH in the `molecule` task (STO-3G, 2 active electrons in 3 active orbitals: 6
-qubits, Jordan-Wigner) at one bond length. Its action set is the design env's Pauli rotations
+Each point is LiH in the `molecule` task at one bond length, in one of two forms (`--curve`):
+- `lih6`: STO-3G, 2 active electrons in 3 active orbitals: 6 qubits, Jordan-Wigner;
+- `lih4`: the papers' LiH-4 (Ostaszewski et al. 2021, CRLQAS 2024), 4 qubits: the same molecule
+  with orbitals 1, 2 and 5 active, parity-mapped with the two-qubit reduction. At 1.2, 2.2 and
+  3.4 Å it is the shipped `lih_4q_parity_*.npz` (tested in `tests/test_tasks_hamiltonians.py`).
+Its action set is the design env's Pauli rotations
 (`gate_set="pauli"`, the `all` pool, at most 20). The target is chemical accuracy. Per seed the
 cost of the curve is the sum, over its points, of the full evaluations to the target (angles
 optimized); a point never reached within the budget counts as budget + 1:
@@ -17,7 +21,7 @@ optimized); a point never reached within the budget counts as budget + 1:
 Cheap probes (screened rotations) are counted apart. The ratio of the medians of the curve costs
 comes with a bootstrap 95% interval and a one-sided Mann-Whitney p (`proposer_statistics.py`).
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/scan_transfer.py --seeds 10
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/scan_transfer.py --seeds 10 --curve lih4
 """
 
 from __future__ import annotations
@@ -37,12 +41,17 @@ from qnas.agents.adapt import AdaptScreen
 from qnas.envs.scoring import CHEMICAL_ACCURACY
 
 BONDS = (0.8, 1.1, 1.4, 1.7, 2.0, 2.3, 2.6, 2.9, 3.2, 3.4)
-LIH = {"name": "molecule", "symbols": ["Li", "H"], "active_electrons": 2, "active_orbitals": 3}
+CURVES = {
+    "lih6": ({"name": "molecule", "symbols": ["Li", "H"], "active_electrons": 2, "active_orbitals": 3},
+             "LiH (2e, 3o), 6 qubits, Jordan-Wigner"),
+    "lih4": ({"name": "molecule", "symbols": ["Li", "H"], "active_electrons": 2, "active_orbitals": [1, 2, 5],
+              "mapping": "parity", "two_qubit_reduction": True}, "LiH-4 (orbitals 1, 2, 5; parity, two-qubit reduction)"),
+}
 PAULI = {"gate_set": "pauli", "max_gates": 20}
 
 
-def point(bond: float, budget: int) -> Benchmark:
-    return Benchmark({**LIH, "bond_length": bond}, PAULI, "energy_error", CHEMICAL_ACCURACY, budget)
+def point(curve: str, bond: float, budget: int) -> Benchmark:
+    return Benchmark({**CURVES[curve][0], "bond_length": bond}, PAULI, "energy_error", CHEMICAL_ACCURACY, budget)
 
 
 def adapt_until_reached(bench: Benchmark, seed: int, warm: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
@@ -71,12 +80,12 @@ def adapt_until_reached(bench: Benchmark, seed: int, warm: Sequence[str]) -> tup
     return env.outcome(), []
 
 
-def curve_cost(seed: int, budget: int, proposer: str) -> tuple[int, int]:
+def curve_cost(curve: str, seed: int, budget: int, proposer: str) -> tuple[int, int]:
     """(full evaluations to the target summed over the curve, cheap probes) for one seed."""
     evaluations = probes = 0
     warm: list[str] = []
     for bond in BONDS:
-        bench = point(bond, budget)
+        bench = point(curve, bond, budget)
         if proposer == "masked":
             outcome = run_masked(bench, seed, PhaseTimers())
         else:
@@ -92,17 +101,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--budget", type=int, default=300, help="env steps per point and proposer")
+    parser.add_argument("--curve", choices=sorted(CURVES), default="lih6")
     args = parser.parse_args()
     costs: dict[str, list[int]] = {}
     for bond in BONDS:  # build each molecule once before any timing (the task cache keeps it)
-        point(bond, args.budget).make_env().close()
-    print(f"LiH (2e, 3o), 6 qubits, {len(BONDS)} bond lengths {BONDS[0]}-{BONDS[-1]} Å, Pauli rotations, "
+        point(args.curve, bond, args.budget).make_env().close()
+    print(f"{CURVES[args.curve][1]}, {len(BONDS)} bond lengths {BONDS[0]}-{BONDS[-1]} Å, Pauli rotations, "
           f"target {CHEMICAL_ACCURACY} Ha, budget {args.budget} steps per point, seeds 0-{args.seeds - 1}\n")
     print("| proposer | full evaluations for the curve: median (range) | cheap probes: median | wall s per seed |")
     print("|---|---|---|---|")
     for proposer in ("adapt+transfer", "adapt", "masked"):
         started = time.perf_counter()
-        runs = [curve_cost(seed, args.budget, proposer) for seed in range(args.seeds)]
+        runs = [curve_cost(args.curve, seed, args.budget, proposer) for seed in range(args.seeds)]
         costs[proposer] = [evaluations for evaluations, _ in runs]
         wall = (time.perf_counter() - started) / args.seeds
         print(f"| {proposer} | {statistics.median(costs[proposer]):g} ({min(costs[proposer])} to {max(costs[proposer])}) "

@@ -134,11 +134,68 @@ def test_molecule_config_round_trip_from_command_line_arguments() -> None:
     assert config == {
         "name": "molecule", "symbols": ["Li", "H"], "geometry": [[0.0, 0.0, 0.0], [0.0, 0.0, 2.2]], "charge": 0,
         "mult": 1, "basis": "sto-3g", "mapping": "jordan_wigner", "active_electrons": 2, "active_orbitals": 3,
-    }
+    }  # no two_qubit_reduction key unless it is set: the configs of earlier studies stay as they were
     assert json.loads(json.dumps(config)) == config
     again = make_task(config)
     assert again.config() == config and again.exact_energy == task.exact_energy
     assert task.n_qubits == 6 and task.reference_state == (1, 1, 0, 0, 0, 0)
+
+
+LIH4 = {"symbols": ["Li", "H"], "active_electrons": 2, "active_orbitals": [1, 2, 5], "mapping": "parity",
+        "two_qubit_reduction": True}
+"""The papers' LiH-4: frozen core, orbitals 1, 2 and 5 (the two pi orbitals 3 and 4 left out), parity, reduced."""
+SHIPPED_LIH4 = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "hamiltonians"
+
+
+@pytest.mark.skipif(
+    not (SHIPPED_LIH4 / "lih_4q_parity_2.2A.npz").is_file(),
+    reason="needs ../shared/benchmarks/hamiltonians (the benchmark data in a folder beside the repo)",
+)
+@pytest.mark.parametrize("bond_length", [1.2, 2.2, 3.4])
+def test_reduced_parity_lih_is_the_shipped_lih4(bond_length: float) -> None:
+    ours = make_task("molecule", **LIH4, bond_length=bond_length)
+    shipped = np.load(SHIPPED_LIH4 / f"lih_4q_parity_{bond_length}A.npz")
+    theirs = make_task("npz", path=str(SHIPPED_LIH4 / f"lih_4q_parity_{bond_length}A.npz"))
+    shift = float(shipped["energy_shift"])  # the shipped matrix leaves out the core and nuclear energies
+    matrix = dense_matrix(ours.hamiltonian, 4)
+    assert ours.n_qubits == 4 and ours.reference_state == theirs.reference_state == (1, 1, 0, 0)
+    # the file is stored in complex64; the off-diagonal signs differ by the orbitals' phases, which
+    # no energy sees: equal spectra, equal diagonals, equal magnitudes
+    np.testing.assert_allclose(np.linalg.eigvalsh(matrix), np.sort(shipped["eigvals"]) + shift, atol=2e-6)
+    np.testing.assert_allclose(np.diag(matrix).real, np.diag(shipped["hamiltonian"]).real + shift, atol=2e-6)
+    np.testing.assert_allclose(np.abs(matrix - shift * np.eye(16)), np.abs(shipped["hamiltonian"]), atol=2e-6)
+    assert ours.exact_energy == pytest.approx(theirs.exact_energy + shift, abs=2e-6)
+
+
+def test_the_two_qubit_reduction_keeps_every_energy_of_the_electron_count() -> None:
+    lih = {"symbols": ["Li", "H"], "bond_length": 2.2, "active_electrons": 2, "active_orbitals": 3}
+    full = make_task("molecule", **lih)
+    reduced = make_task("molecule", **lih, mapping="parity", two_qubit_reduction=True)
+    assert (full.n_qubits, reduced.n_qubits) == (6, 4)
+    assert reduced.exact_energy == pytest.approx(full.exact_energy, abs=1e-9)
+
+    def reference_energy(task) -> float:
+        index = int("".join(map(str, task.reference_state)), 2)
+        return float(dense_matrix(task.hamiltonian, task.n_qubits)[index, index].real)
+
+    assert reference_energy(reduced) == pytest.approx(reference_energy(full), abs=1e-9)
+    # the lowest 2-electron levels of the full space are all in the reduced one
+    full_matrix = dense_matrix(full.hamiltonian, 6)
+    electrons = np.array([bin(i).count("1") for i in range(64)])
+    two = np.linalg.eigvalsh(full_matrix[np.ix_(electrons == 2, electrons == 2)])
+    ours = np.linalg.eigvalsh(dense_matrix(reduced.hamiltonian, 4))
+    for level in two[:4]:
+        assert np.min(np.abs(ours - level)) < 1e-9
+
+
+def test_an_active_space_by_orbital_index_round_trips_through_the_config() -> None:
+    task = make_task("molecule", **LIH4, bond_length=2.2)
+    config = task.config()
+    assert config["active_orbitals"] == [1, 2, 5] and config["two_qubit_reduction"] is True
+    assert json.loads(json.dumps(config)) == config and make_task(config).exact_energy == task.exact_energy
+    by_count = make_task("molecule", symbols=["Li", "H"], bond_length=2.2, active_electrons=2, active_orbitals=3)
+    by_index = make_task("molecule", symbols=["Li", "H"], bond_length=2.2, active_electrons=2, active_orbitals=[1, 2, 3])
+    assert by_index.pauli_terms() == by_count.pauli_terms()
 
 
 def test_hartree_fock_state_in_every_mapping_has_the_same_energy() -> None:
@@ -172,6 +229,13 @@ def test_hartree_fock_state_in_every_mapping_has_the_same_energy() -> None:
         ({"charge": 3}, "LiH with charge 3 has 1 electrons; a ground-state task needs at least 2. Lower the charge"),
         ({"basis": "sto-6g"}, r"basis = 'sto-6g' is not allowed; allowed values: \['sto-3g', '6-31g', '6-311g', 'cc-pvdz'\]"),
         ({"mapping": "jordan-wigner"}, "mapping = 'jordan-wigner' is not allowed.*Did you mean 'jordan_wigner'"),
+        ({"two_qubit_reduction": True}, "two_qubit_reduction drops .* but mapping = 'jordan_wigner'; set mapping=parity"),
+        ({"two_qubit_reduction": "yes", "mapping": "parity"}, "two_qubit_reduction = 'yes' must be true or false"),
+        ({"active_electrons": 2, "active_orbitals": [0, 1, 2]}, r"\[0\] out of range, since .* orbitals 0 to 0 are core"),
+        ({"active_electrons": 2, "active_orbitals": [1, 2, 9]}, r"\[9\] out of range.*list distinct orbital indices from 1 to 5"),
+        ({"active_electrons": 2, "active_orbitals": [1, 1, 2]}, "names an orbital twice"),
+        ({"active_electrons": 2, "active_orbitals": ["1", 2]}, "must be a non-empty list of integers"),
+        ({"active_electrons": 2, "active_orbitals": [3]}, "fill all 1 active orbitals"),
         ({"basis": "cc-pvdz"}, r"molecule LiH: 40 qubits is more than this machine diagonalizes exactly: at most 20.*"
                                r"at most 10 orbitals"),
     ],

@@ -1,7 +1,9 @@
 """Molecular ground-state tasks built offline with `pennylane.qchem`: `molecule`, and `h2`, `lih`.
 
 `molecule` takes what a chemist writes down: element symbols, a geometry in Å, charge,
-multiplicity, basis set, fermion-to-qubit mapping and an active space. PennyLane's built-in
+multiplicity, basis set, fermion-to-qubit mapping and an active space (a count of orbitals above
+the core, or their indices, as the papers' LiH-4 picks orbitals 1, 2 and 5). The parity mapping
+can drop its two conserved qubits (`two_qubit_reduction`, `qnas.tasks.parity_reduction`). PennyLane's built-in
 differentiable Hartree-Fock (`method="dhf"`) needs no other package and no network; its basis data
 cover H to Ne, and it handles closed shells only (mult = 1, an even electron count). Everything is
 checked before the integrals are computed, so a mistake costs no time and names the fix.
@@ -19,11 +21,13 @@ import numpy as np
 import pennylane as qml
 from pennylane.fermi import FermiSentence, FermiWord
 from pennylane.operation import Operator
+from pennylane.pauli import PauliSentence
 from pennylane.qchem.basis_data import atomic_numbers, basis_sets
 
 from qnas.errors import TaskError, did_you_mean, not_allowed
-from qnas.tasks.base import check_float, check_int
+from qnas.tasks.base import check_bool, check_float, check_int
 from qnas.tasks.exact import MAX_EXACT_QUBITS, Sector, check_qubits
+from qnas.tasks.parity_reduction import reduced_parity_observable, reduced_parity_state
 from qnas.tasks.vqe import VQETask, pauli_terms_of
 
 MAPPINGS = ("jordan_wigner", "parity", "bravyi_kitaev")
@@ -44,10 +48,12 @@ def build_molecule(
     basis: str = "sto-3g",
     mapping: str = "jordan_wigner",
     active_electrons: int | None = None,
-    active_orbitals: int | None = None,
+    active_orbitals: int | list[int] | None = None,
+    two_qubit_reduction: bool = False,
 ) -> VQETask:
     """Any closed-shell molecule of H to Ne atoms; `geometry` holds one [x, y, z] row in Å per symbol,
-    or, for two atoms, `bond_length` (Å) puts them on the z axis (what `qnas scan` varies)."""
+    or, for two atoms, `bond_length` (Å) puts them on the z axis (what `qnas scan` varies).
+    `active_orbitals` is a count (the lowest orbitals above the core) or a list of orbital indices."""
     names = _check_symbols(symbols)
     params: dict[str, Any] = {"symbols": list(names)}
     if bond_length is not None:
@@ -69,6 +75,13 @@ def build_molecule(
         "active_electrons": active_electrons,
         "active_orbitals": active_orbitals,
     })
+    if check_bool("molecule", "two_qubit_reduction", two_qubit_reduction):
+        params["two_qubit_reduction"] = True  # only when set: the configs of earlier studies stay as they were
+    if two_qubit_reduction and params["mapping"] != "parity":
+        raise TaskError(
+            f"molecule: two_qubit_reduction drops the two qubits that hold conserved parities in the parity "
+            f"mapping, but mapping = {params['mapping']!r}; set mapping=parity or two_qubit_reduction=false."
+        )
     built = {key: value for key, value in params.items() if key != "bond_length"}
     return _molecule_task("molecule", params, **{**built, "geometry": geometry})
 
@@ -102,7 +115,8 @@ def _molecule_task(
     basis: str = "sto-3g",
     mapping: str = "jordan_wigner",
     active_electrons: int | None = None,
-    active_orbitals: int | None = None,
+    active_orbitals: int | list[int] | None = None,
+    two_qubit_reduction: bool = False,
 ) -> VQETask:
     """The task for checked symbols and geometry: the rest is checked here, before any integral."""
     formula = "".join(symbols)
@@ -111,15 +125,19 @@ def _molecule_task(
     core, orbitals = _check_active_space(formula, basis, electrons, molecule.n_orbitals, active_electrons, active_orbitals)
     check_qubits(
         f"{name} {formula}",
-        2 * orbitals,
+        2 * len(orbitals) - 2 * two_qubit_reduction,
         f"Choose an active space of at most {MAX_EXACT_QUBITS // 2} orbitals (active_orbitals, with active_electrons).",
     )
+    valence = electrons - 2 * core
+    reduced = (len(orbitals), valence // 2, valence // 2) if two_qubit_reduction else None
     hamiltonian, n_qubits = _molecular_hamiltonian(
-        tuple(symbols), tuple(map(tuple, geometry)), charge, basis, mapping, active_electrons, active_orbitals
+        tuple(symbols), tuple(map(tuple, geometry)), charge, basis, mapping, core, orbitals, reduced
     )
-    active = electrons - 2 * core
-    reference = tuple(int(bit) for bit in qml.qchem.hf_state(active, n_qubits, basis=_HF_BASIS[mapping]))
-    return VQETask(name, params, hamiltonian, n_qubits, reference, _electron_sector(n_qubits, mapping, active))
+    if reduced:
+        reference = reduced_parity_state(*reduced)
+    else:
+        reference = tuple(int(bit) for bit in qml.qchem.hf_state(valence, n_qubits, basis=_HF_BASIS[mapping]))
+    return VQETask(name, params, hamiltonian, n_qubits, reference, _electron_sector(n_qubits, mapping, valence, reduced))
 
 
 @functools.lru_cache(maxsize=32)
@@ -129,22 +147,32 @@ def _molecular_hamiltonian(
     charge: int,
     basis: str,
     mapping: str,
-    active_electrons: int | None,
-    active_orbitals: int | None,
+    core: int,
+    active: tuple[int, ...],
+    reduced: tuple[int, int, int] | None,
 ) -> tuple[Operator, int]:
     """Build once per process: Hartree-Fock plus the integrals are the costly part of a molecule's task.
-    The wires come back as plain ints (the Bravyi-Kitaev mapping returns some as numpy scalars)."""
+    `core` lowest orbitals are filled and frozen; `reduced` is (spatial orbitals, spin-up electrons,
+    spin-down electrons) for the two-qubit reduction. The coefficients come back real, the wires as
+    plain ints (the Bravyi-Kitaev mapping returns some as numpy scalars)."""
     molecule = qml.qchem.Molecule(list(symbols), np.array(geometry), charge=charge, basis_name=basis, unit="angstrom")
-    hamiltonian, n_qubits = qml.qchem.molecular_hamiltonian(
-        molecule, active_electrons=active_electrons, active_orbitals=active_orbitals, mapping=mapping
-    )
-    return hamiltonian.map_wires({wire: int(wire) for wire in hamiltonian.wires}), n_qubits
+    fermionic = qml.qchem.fermionic_hamiltonian(molecule, core=list(range(core)), active=list(active))()
+    if reduced:
+        return reduced_parity_observable(fermionic, *reduced), 2 * len(active) - 2
+    terms = qml.pauli.pauli_sentence(qml.qchem.qubit_observable(fermionic, mapping=mapping))
+    hamiltonian = PauliSentence({word: float(qml.math.real(c)) for word, c in terms.items()}).operation()
+    return hamiltonian.map_wires({wire: int(wire) for wire in hamiltonian.wires}), 2 * len(active)
 
 
-def _electron_sector(n_qubits: int, mapping: str, electrons: int) -> Sector:
-    """The states with `electrons` electrons: the number operator is a sum of Z products in every mapping."""
-    number = FermiSentence({FermiWord({(0, i): "+", (1, i): "-"}): 1.0 for i in range(n_qubits)})
-    operator = qml.qchem.qubit_observable(number, mapping=mapping)
+def _electron_sector(n_qubits: int, mapping: str, electrons: int, reduced: tuple[int, int, int] | None = None) -> Sector:
+    """The states with `electrons` electrons: the number operator is a sum of Z products in every
+    mapping, and stays one once the two-qubit reduction fixes its conserved qubits."""
+    modes = 2 * reduced[0] if reduced else n_qubits
+    number = FermiSentence({FermiWord({(0, i): "+", (1, i): "-"}): 1.0 for i in range(modes)})
+    if reduced:
+        operator = reduced_parity_observable(number, *reduced)
+    else:
+        operator = qml.qchem.qubit_observable(number, mapping=mapping)
     return Sector(tuple(pauli_terms_of("electron number", operator, n_qubits)), float(electrons))
 
 
@@ -215,8 +243,9 @@ def _check_closed_shell(formula: str, electrons: int, charge: int, mult: int) ->
 
 def _check_active_space(
     formula: str, basis: str, electrons: int, orbitals: int, active_electrons: Any, active_orbitals: Any
-) -> tuple[int, int]:
-    """(core orbitals, active orbitals) for a closed shell; the orbitals are spatial, two qubits each."""
+) -> tuple[int, tuple[int, ...]]:
+    """(core orbitals, active orbital indices) for a closed shell; the orbitals are spatial, two qubits
+    each, numbered from the lowest Hartree-Fock energy; the core is the lowest, filled and frozen."""
     whole = f"{formula} in {basis} has {electrons} electrons in {orbitals} spatial orbitals"
     if active_electrons is None:
         active_electrons = electrons
@@ -230,18 +259,40 @@ def _check_active_space(
     core = (electrons - active_electrons) // 2
     free = orbitals - core
     if active_orbitals is None:
-        active_orbitals = free
+        active = tuple(range(core, orbitals))
+    elif isinstance(active_orbitals, list):
+        active = _check_orbital_indices(active_orbitals, core, orbitals, whole, active_electrons)
     elif isinstance(active_orbitals, bool) or not isinstance(active_orbitals, int):
-        raise TaskError(f"molecule: active_orbitals = {active_orbitals!r} must be an integer (or null for all).")
+        raise TaskError(
+            f"molecule: active_orbitals = {active_orbitals!r} must be an integer, a list of orbital indices, or null for all."
+        )
     elif not 1 <= active_orbitals <= free:
         raise TaskError(
             f"molecule: active_orbitals = {active_orbitals}, but {whole}; with active_electrons = {active_electrons}, "
             f"{core} of them are core (filled and frozen), so at most {free} remain to be active. Choose "
             f"active_orbitals from 1 to {free}."
         )
-    if 2 * active_orbitals <= active_electrons:
+    else:
+        active = tuple(range(core, core + active_orbitals))
+    if 2 * len(active) <= active_electrons:
         raise TaskError(
-            f"molecule: {active_electrons} active electrons fill all {active_orbitals} active orbitals, so no state "
+            f"molecule: {active_electrons} active electrons fill all {len(active)} active orbitals, so no state "
             f"differs from Hartree-Fock; choose active_orbitals > {active_electrons // 2} (at most {free})."
         )
-    return core, active_orbitals
+    return core, active
+
+
+def _check_orbital_indices(indices: list[Any], core: int, orbitals: int, whole: str, active_electrons: int) -> tuple[int, ...]:
+    """Distinct indices of orbitals above the core: the active electrons fill the first of them."""
+    allowed = f"from {core} to {orbitals - 1}" if core else f"from 0 to {orbitals - 1}"
+    fix = f"list distinct orbital indices {allowed}, e.g. {list(range(core, min(core + 3, orbitals)))}"
+    if not indices or not all(isinstance(i, int) and not isinstance(i, bool) for i in indices):
+        raise TaskError(f"molecule: active_orbitals = {indices!r} must be a non-empty list of integers; {fix}.")
+    if len(set(indices)) != len(indices):
+        raise TaskError(f"molecule: active_orbitals = {indices!r} names an orbital twice; {fix}.")
+    outside = [i for i in indices if not core <= i < orbitals]
+    if outside:
+        why = (f"with active_electrons = {active_electrons}, orbitals 0 to {core - 1} are core (filled and frozen)"
+               if core else "the orbitals are numbered from 0")
+        raise TaskError(f"molecule: active_orbitals = {indices!r}: {outside} out of range, since {whole} and {why}; {fix}.")
+    return tuple(sorted(indices))
