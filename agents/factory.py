@@ -15,11 +15,12 @@ from qnas.search_spaces import SPACE_NAMES, SearchSpace, load_space
 from qnas.tasks import make_task
 from qnas.warm_start import WarmStart
 
-AGENTS = ("optuna", "random", "rl", "hybrid", "adapt", "beam")
+AGENTS = ("optuna", "random", "rl", "hybrid", "adapt", "beam", "shared")
 """optuna: the study's sampler (--sampler); random: random sampling; rl: a MaskablePPO policy;
 hybrid: rl and the sampler taking turns on one study; adapt: circuits grown from the space's
 operator pool by a gradient screen; beam: circuits grown block by block, fewest CNOTs first, by a
-beam search over the space's gates (both gate-level tasks)."""
+beam search over the space's gates (both gate-level tasks); shared: classifiers scored with the
+weights of one SuperCircuit, checked against training, then the best trained (classification)."""
 
 
 def check_agent(name: str) -> str:
@@ -57,6 +58,13 @@ def make_proposer(
         from qnas.agents.adapt_proposer import AdaptProposer
 
         return AdaptProposer(study, task, space, seed, warm_start.actions if warm_start else ())
+    if agent == "shared":
+        from qnas.agents.shared_proposer import SharedProposer
+
+        if warm_start is not None:
+            raise QnasError("--agent shared starts from its SuperCircuit and its check, and takes no warm start; "
+                            "scan with --agent optuna or random.")
+        return SharedProposer(study, space, task, sampler, seed)
     if agent == "beam":
         from qnas.agents.beam_proposer import BeamProposer
 

@@ -394,7 +394,8 @@ def _add_search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--agent", help="proposer: optuna (--sampler), random, rl, hybrid (rl + sampler), adapt (gate-level "
         "tasks: circuits grown from the space's operator pool by a gradient screen), or beam (gate-level tasks: "
-        "circuits grown block by block, fewest CNOTs first). Default: adapt for a "
+        "circuits grown block by block, fewest CNOTs first), or shared (classification: candidates scored with "
+        "one SuperCircuit's weights, checked against training on 50, then the best trained). Default: adapt for a "
         "single-objective molecule (a Hartree-Fock reference state), optuna otherwise"
     )
     parser.add_argument("--policy", metavar="DIR", help="a trained agent (qnas agent train) for --agent rl/hybrid")

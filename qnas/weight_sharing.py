@@ -16,13 +16,15 @@ in its ansatz layers: their number, their rotations, the entangler and the entan
 
 Inherited scores are only worth using where they rank candidates as training from scratch does.
 `ranking_check` measures the Spearman correlation between the two on sampled candidates, and
-`SHARING_MIN_SPEARMAN` is the bar below which a search must not use it.
+`SHARING_MIN_SPEARMAN` is the bar below which a search must not use it (`--agent shared`,
+`agents.shared_proposer`, runs the same check on its first trials). Seed noise bounds what any
+score can show: `RankingCheck.ceiling` estimates the highest correlation the trainings' noise allows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -34,7 +36,7 @@ from qnas.circuits import entangler_pairs
 from qnas.errors import QnasError
 from qnas.evaluation import make_model_config
 from qnas.models import build_model
-from qnas.spec import CandidateSpec, LayerSpec
+from qnas.spec import CandidateSpec
 from qnas.training import accuracy, train_classifier
 
 AXES = ("RX", "RY", "RZ")
@@ -44,23 +46,40 @@ SHARING_MIN_SPEARMAN = 0.7
 
 @dataclass(frozen=True)
 class Family:
-    """The sub-circuits a SuperCircuit covers: `base` fixes everything but the layers, which take
-    1..`max_layers` copies of one `LayerSpec` built from these choices (as a space's
-    `per_layer: false` draws them)."""
+    """The sub-circuits a SuperCircuit covers: `members` share their split, qubits, encoding,
+    classical layers, measurement and training settings, and differ in their ansatz layers (as
+    `agents.shared_proposer.family_members` enumerates a space's)."""
 
-    base: CandidateSpec
-    max_layers: int
-    rotations: tuple[tuple[str, ...], ...]
-    entanglers: tuple[str, ...]
-    gates: tuple[str | None, ...]
+    members: tuple[CandidateSpec, ...]
+
+    def __post_init__(self) -> None:
+        if not self.members:
+            raise QnasError("a weight-sharing family needs at least one member.")
+        one_layer = self.members[0].layers[:1]
+        shared = {replace(spec, layers=one_layer) for spec in self.members}
+        if len(shared) > 1:
+            raise QnasError(
+                "a weight-sharing family's members may differ only in their ansatz layers; these also differ in "
+                f"{sorted(_differences(shared))}. Fix those fields in the space."
+            )
+
+    @property
+    def base(self) -> CandidateSpec:
+        return self.members[0]
+
+    @property
+    def max_layers(self) -> int:
+        return max(len(spec.layers) for spec in self.members)
 
     def sample(self, rng: np.random.Generator) -> CandidateSpec:
-        """A random member: its layer count, rotations, entangler and gate drawn uniformly."""
-        entangler = self.entanglers[rng.integers(len(self.entanglers))]
-        gate = None if entangler == "none" else self.gates[rng.integers(len(self.gates))]
-        layer = LayerSpec(rotations=self.rotations[rng.integers(len(self.rotations))], entangler=entangler,
-                          entangling_gate=gate)
-        return replace(self.base, layers=(layer,) * int(rng.integers(1, self.max_layers + 1)))
+        """A member drawn uniformly."""
+        return self.members[int(rng.integers(len(self.members)))]
+
+
+def _differences(specs: set[CandidateSpec]) -> set[str]:
+    """The fields in which `specs` (without their layers) differ."""
+    rows = [{f.name: getattr(spec, f.name) for f in fields(spec)} for spec in specs]
+    return {name for name in rows[0] if len({repr(row[name]) for row in rows}) > 1}
 
 
 class SuperCircuit:
@@ -144,17 +163,45 @@ class SuperCircuit:
         return accuracy(self.model(spec), self.task.x_val, self.task.y_val)
 
 
+def rank_agreement(inherited: Sequence[float], scratch: Sequence[float]) -> float:
+    """Spearman's rho between the two scores; 0 where either has no ranking (constant, or under 3)."""
+    if len(inherited) < 3 or len(set(inherited)) == 1 or len(set(scratch)) == 1:
+        return 0.0
+    return float(spearmanr(inherited, scratch).statistic)
+
+
 @dataclass(frozen=True)
 class RankingCheck:
     """Inherited scores against training from scratch on the same candidates."""
 
     spearman: float
     inherited: tuple[float, ...]
-    scratch: tuple[float, ...]
+    runs: tuple[tuple[float, ...], ...]
+    """Each candidate's validation accuracy after each training from scratch, one per seed."""
+
+    @property
+    def scratch(self) -> tuple[float, ...]:
+        """Each candidate's mean accuracy over its trainings: what `spearman` compares with."""
+        return tuple(float(np.mean(run)) for run in self.runs)
 
     @property
     def sharing_on(self) -> bool:
         return self.spearman >= SHARING_MIN_SPEARMAN
+
+    def ceiling(self, seeds: int | None = None) -> float | None:
+        """The highest Spearman any score could show against the mean of `seeds` trainings (default:
+        all of them), where seed noise reorders candidates: the square root of that mean's
+        reliability, from the agreement of the even seeds' mean with the odd seeds' (Spearman-Brown).
+        None with a single training per candidate."""
+        k = len(self.runs[0])
+        if k < 2:
+            return None
+        halves = [[float(np.mean(run[start::2])) for run in self.runs] for start in (0, 1)]
+        half = max(rank_agreement(*halves), 0.0)
+        reliability = 2 * half / (1 + half)  # of the mean of all k trainings
+        wanted = k if seeds is None else seeds
+        per_seed = reliability / (k - (k - 1) * reliability) if reliability < 1 else 1.0
+        return float(np.sqrt(wanted * per_seed / (1 + (wanted - 1) * per_seed)))
 
 
 def scratch_accuracy(task: Any, spec: CandidateSpec, seed: int) -> float:
@@ -177,10 +224,7 @@ def ranking_check(
     if len(candidates) < 3:
         raise QnasError(f"a ranking check needs at least 3 candidates, got {len(candidates)}; use 50 or more.")
     inherited = tuple(supercircuit.score(spec) for spec in candidates)
-    scratch = tuple(
-        float(np.mean([scratch_accuracy(supercircuit.task, spec, seed + k) for k in range(scratch_seeds)]))
-        for spec in candidates
-    )
-    constant = len(set(inherited)) == 1 or len(set(scratch)) == 1  # no ranking to compare: no agreement
-    rho = 0.0 if constant else float(spearmanr(inherited, scratch).statistic)
-    return RankingCheck(rho, inherited, scratch)
+    runs = tuple(tuple(scratch_accuracy(supercircuit.task, spec, seed + k) for k in range(scratch_seeds))
+                 for spec in candidates)
+    check = RankingCheck(0.0, inherited, runs)
+    return replace(check, spearman=rank_agreement(inherited, check.scratch))
