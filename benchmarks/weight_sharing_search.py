@@ -16,7 +16,7 @@ Both run one after the other on the same machine; the ratio is shared's time to 
 TPE's wall time. Where a check trial (a random member) is the first to reach the target, the
 table says so: that is the check's luck, not the ranking's.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/weight_sharing_search.py --datasets iris wine --seeds 3
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/weight_sharing_search.py --datasets iris digits --seeds 2
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ def first_reaching(study: optuna.Study, target: float, started: float) -> tuple[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", default=["iris", "wine"])
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--datasets", nargs="+", default=["iris", "digits"])
+    parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--shared-trials", type=int, default=80)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
