@@ -27,6 +27,8 @@ from qnas.study import load_study
 from qnas.tasks import make_task
 from qnas.warm_start import WarmStart
 
+COLD_AGENTS = ("beam", "shared")
+"""Proposers that start every search their own way and take no warm start."""
 CSV_FILE = "scan.csv"
 PLOT_FILE = "scan.png"
 
@@ -59,6 +61,11 @@ def check_scan(base: SearchConfig, key: str, values: Sequence[Any]) -> None:
         )
     if base.resume or base.objectives:
         raise QnasError("qnas scan runs new single-objective searches: drop --resume and --objectives.")
+    if base.agent in COLD_AGENTS:
+        raise QnasError(
+            f"qnas scan starts each point from the best circuit of the one before, which --agent {base.agent} cannot "
+            "take; scan with --agent adapt (the default for molecules), optuna, random, rl or hybrid."
+        )
     for value in values:
         task = make_task({**base.task, key: value})  # a bad value fails here, naming the argument, before any search
         if task.kind != "vqe":

@@ -48,7 +48,9 @@ def test_a_sampler_scan_enqueues_the_previous_best_parameters(tmp_path: Path, st
     ("flags", "message"),
     [(["--task", "h2", "--scan-arg", "bond_length=0.9"], "must give a JSON list of at least 2 values"),
      (["--task", "h2", "--scan-arg", "bond_length=[0.7,-1]"], "bond_length"),
-     (["--task", "iris", "--scan-arg", "seed=[0,1]"], "draws energy curves: task 'iris' is classification")],
+     (["--task", "iris", "--scan-arg", "seed=[0,1]"], "draws energy curves: task 'iris' is classification"),
+     (["--task", "h2", "--scan-arg", "bond_length=[0.7,0.9]", "--agent", "beam"],
+      "which --agent beam cannot take; scan with --agent adapt")],
 )
 def test_a_bad_scan_is_refused_naming_the_fix(tmp_path: Path, capsys, flags, message) -> None:
     storage = f"sqlite:///{tmp_path / 's.db'}"
