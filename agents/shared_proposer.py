@@ -30,6 +30,7 @@ import optuna
 from qnas.agents.base import Proposal
 from qnas.agents.optuna_proposer import OptunaProposer
 from qnas.errors import QnasError
+from qnas.search_spaces.fields import LAYER_FIELDS
 from qnas.weight_sharing import SHARING_MIN_SPEARMAN, Family, SuperCircuit, rank_agreement
 
 if TYPE_CHECKING:
@@ -41,7 +42,6 @@ CHECK_TRIALS = 50
 """Members trained from scratch before inherited scores are trusted (issue 21: at least 50)."""
 SUPERCIRCUIT_STEPS = 2000
 """Minibatch steps of SuperCircuit training: 6-10 s on one core for the bundled datasets."""
-LAYER_FIELDS = ("rotations", "entangler", "entangling_gate")
 BASE_PREFERENCES: dict[str, Any] = {
     "encoding": "angle_y", "reupload": False, "pre_width": 8, "post_width": 8, "measurement": "expval",
     "shots": None, "optimizer": "adam", "learning_rate": 0.05, "epochs": 15, "batch_size": 32,
@@ -79,9 +79,10 @@ def family_members(space: SearchSpace, n_features: int) -> list[tuple[dict[str, 
         )
     base = base_params(space, n_features)
     layer_counts = [space.max_layers] if "n_layers" in space.fixed else range(1, space.max_layers + 1)
+    layers = _layer_choices(space, base)
     members = []
     for n_layers in layer_counts:
-        for layer in _layer_choices(space, base):
+        for layer in layers:
             params = {**base, **({} if "n_layers" in space.fixed else {"n_layers": n_layers}), **layer}
             members.append((params, space.decode(params)))
     return members
@@ -111,6 +112,7 @@ class SharedProposer(OptunaProposer):
         self.supercircuit = SuperCircuit(task, Family(tuple(spec for _, spec in members)), seed=seed)
         self._train(steps, seed)
         self.inherited = {key: self.supercircuit.score(spec) for key, (_, spec) in self._members.items()}
+        self._ranked = sorted(self.inherited, key=self.inherited.__getitem__, reverse=True)
         order = list(self._members)
         np.random.default_rng(seed).shuffle(order)
         self._unchecked: Iterator[str] = iter(order)
@@ -170,8 +172,7 @@ class SharedProposer(OptunaProposer):
                 return key
             self._decide()  # the family ran out before the check's count: decide on what was told
         if self.sharing:
-            return next((k for k in sorted(self.inherited, key=self.inherited.__getitem__, reverse=True)
-                         if k not in self._proposed), None)
+            return next((k for k in self._ranked if k not in self._proposed), None)
         return None
 
     def _decide(self) -> None:
@@ -215,8 +216,7 @@ class SharedProposer(OptunaProposer):
 
 
 def _first(param: Any) -> Any:
-    distribution = param.distribution
-    return distribution.choices[0] if isinstance(distribution, optuna.distributions.CategoricalDistribution) else distribution.low
+    return param.distribution.choices[0] if param.kind == "choices" else param.distribution.low
 
 
 def _layer_choices(space: SearchSpace, base: dict[str, Any]) -> list[dict[str, Any]]:
@@ -229,10 +229,9 @@ def _layer_choices(space: SearchSpace, base: dict[str, Any]) -> list[dict[str, A
                                                                if p.name in chosen}}):
                 grown.append(chosen)
                 continue
-            choices = param.distribution.choices if isinstance(param.distribution, optuna.distributions.CategoricalDistribution) else []
-            if not choices:
+            if param.kind != "choices":
                 raise QnasError(f"--agent shared enumerates the ansatz, but layer parameter {param.name!r} is not a list "
                                 "of choices; give it choices: [...].")
-            grown.extend({**chosen, param.name: choice} for choice in choices)
+            grown.extend({**chosen, param.name: choice} for choice in param.distribution.choices)
         combinations = grown
     return combinations

@@ -174,7 +174,6 @@ def rank_agreement(inherited: Sequence[float], scratch: Sequence[float]) -> floa
 class RankingCheck:
     """Inherited scores against training from scratch on the same candidates."""
 
-    spearman: float
     inherited: tuple[float, ...]
     runs: tuple[tuple[float, ...], ...]
     """Each candidate's validation accuracy after each training from scratch, one per seed."""
@@ -183,6 +182,11 @@ class RankingCheck:
     def scratch(self) -> tuple[float, ...]:
         """Each candidate's mean accuracy over its trainings: what `spearman` compares with."""
         return tuple(float(np.mean(run)) for run in self.runs)
+
+    @property
+    def spearman(self) -> float:
+        """Spearman's rho between the inherited scores and the mean accuracies from scratch."""
+        return rank_agreement(self.inherited, self.scratch)
 
     @property
     def sharing_on(self) -> bool:
@@ -226,5 +230,4 @@ def ranking_check(
     inherited = tuple(supercircuit.score(spec) for spec in candidates)
     runs = tuple(tuple(scratch_accuracy(supercircuit.task, spec, seed + k) for k in range(scratch_seeds))
                  for spec in candidates)
-    check = RankingCheck(0.0, inherited, runs)
-    return replace(check, spearman=rank_agreement(inherited, check.scratch))
+    return RankingCheck(inherited, runs)

@@ -67,13 +67,13 @@ def test_the_ranking_check_scores_each_candidate_both_ways() -> None:
 def test_the_ceiling_is_what_seed_noise_leaves_of_any_ranking() -> None:
     rng = np.random.default_rng(0)
     quality = np.linspace(0.5, 1.0, 50)
-    steady = RankingCheck(0.0, tuple(quality), tuple((q,) * 4 for q in quality))
+    steady = RankingCheck(tuple(quality), tuple((q,) * 4 for q in quality))
     assert steady.ceiling() == pytest.approx(1.0) and steady.ceiling(1) == pytest.approx(1.0)
-    noise = RankingCheck(0.0, tuple(quality), tuple(tuple(rng.random(10)) for _ in quality))
+    noise = RankingCheck(tuple(quality), tuple(tuple(rng.random(10)) for _ in quality))
     assert noise.ceiling() < 0.5 and noise.ceiling(1) <= noise.ceiling()
-    some = RankingCheck(0.0, tuple(quality), tuple(tuple(q + rng.normal(0, 0.15, 10)) for q in quality))
+    some = RankingCheck(tuple(quality), tuple(tuple(q + rng.normal(0, 0.15, 10)) for q in quality))
     assert 0.5 < some.ceiling(1) < some.ceiling() < 1.0  # averaging trainings makes the reference steadier
-    assert RankingCheck(0.0, (1.0, 2.0, 3.0), ((1.0,), (2.0,), (3.0,))).ceiling() is None
+    assert RankingCheck((1.0, 2.0, 3.0), ((1.0,), (2.0,), (3.0,))).ceiling() is None
 
 
 def test_a_family_differs_only_in_its_ansatz() -> None:
